@@ -1,0 +1,179 @@
+"""Submission variants: code that builds sample and test submissions.
+
+A :class:`Variant` is one way of answering one notebook: the model answers
+(from ``source/``) with some answer cells replaced, or the untouched release
+notebook. Each variant says which test cells it must fail and with which
+words in the message; its expected score is *derived* from the points in the
+source metadata (full points for every test cell it does not fail), never
+typed in by hand.
+
+Each question module (``q1``...``q6``) exports ``VARIANTS: list[Variant]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Mapping
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from ..course import NOTEBOOKS, REPO_ROOT, CellGrade, Course
+from ..notebooks import fill_answers, grade_cells, nbgrader_meta, read_notebook, solution_sources
+
+QUESTION_MODULES = {
+    "q1_multiple_choice": "q1",
+    "q2_short_answers": "q2",
+    "q3_conv_architectures": "q3",
+    "q4_l1_regularization": "q4",
+    "q5_gan_backprop": "q5",
+    "q6_numpy_attention": "q6",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One way of answering one notebook, with its expected outcome.
+
+    * ``answers``: grade id -> replacement source for answer cells (applied on
+      top of the model answers, or on the blank release when ``base="blank"``).
+    * ``failing``: test grade id -> a phrase the failure message must contain
+      (``""`` when any failure will do). These cells score 0.
+    * ``partial``: test grade id -> points expected under partial credit,
+      computed from the points metadata (for example ``2 * 2/3``).
+    * ``manual``: manually graded cells that the variant leaves unanswered
+      (they score 0 automatically); by default they await a manual grade.
+    """
+
+    notebook: str
+    name: str
+    description: str
+    answers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    failing: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    partial: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    base: str = "solution"
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def build(self, source_dir: Path | None = None, release_dir: Path | None = None
+              ) -> NotebookNode:
+        """The submitted notebook for this variant."""
+        source_dir = source_dir or REPO_ROOT / "source" / "midterm"
+        release_dir = release_dir or REPO_ROOT / "release" / "midterm"
+        release = read_notebook(release_dir / f"{self.notebook}.ipynb")
+        answers: dict[str, str] = {}
+        if self.base == "solution":
+            answers.update(solution_sources(read_notebook(source_dir / f"{self.notebook}.ipynb")))
+        elif self.base != "blank":
+            raise ValueError(f"unknown base {self.base!r}: use 'solution' or 'blank'")
+        answers.update(self.answers)
+        return fill_answers(release, answers)
+
+    def expected_scores(self, source_dir: Path | None = None) -> dict[str, float | None]:
+        """``{grade_id: points}`` derived from the source metadata.
+
+        Autograded test cells: 0 when listed in ``failing``, the ``partial``
+        value when listed there, else their full points. Manually graded
+        answers: ``None`` (awaiting a grade) when answered, 0 when the answer
+        cell is left as released (nbgrader scores an unchanged answer 0).
+        """
+        source_dir = source_dir or REPO_ROOT / "source" / "midterm"
+        src = read_notebook(source_dir / f"{self.notebook}.ipynb")
+        expected: dict[str, float | None] = {}
+        for gid, cell in grade_cells(src).items():
+            meta = nbgrader_meta(cell)
+            if not meta.get("grade"):
+                continue
+            points = float(meta.get("points", 0))
+            if meta.get("solution"):
+                blank = self.base == "blank" and gid not in self.answers
+                expected[gid] = 0.0 if blank else None
+            elif gid in self.partial:
+                expected[gid] = float(self.partial[gid])
+            elif gid in self.failing or self.base == "blank":
+                expected[gid] = 0.0
+            else:
+                expected[gid] = points
+        unknown = (set(self.failing) | set(self.partial)) - set(expected)
+        if unknown:
+            raise ValueError(f"{self.notebook}/{self.name}: unknown test cells {sorted(unknown)}")
+        return expected
+
+
+def variants_for(notebook: str) -> list[Variant]:
+    """All variants of one notebook (empty until its question module exists)."""
+    module_name = QUESTION_MODULES[notebook]
+    try:
+        module = importlib.import_module(f"{__name__}.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{__name__}.{module_name}":
+            return []
+        raise
+    return list(module.VARIANTS)
+
+
+def all_variants() -> dict[str, list[Variant]]:
+    return {name: variants_for(name) for name in NOTEBOOKS}
+
+
+def blank(notebook: str) -> Variant:
+    """The release notebook submitted untouched: every stub still raises."""
+    return Variant(notebook, "blank", "submitted as released", base="blank")
+
+
+def model(notebook: str) -> Variant:
+    """The model answers from ``source/``: full marks on autograded cells."""
+    return Variant(notebook, "model", "the model answers from source/")
+
+
+def student_id(variant: Variant) -> str:
+    """A gradebook-safe student id for a variant, e.g. ``q3-ceil_pooling``."""
+    return f"{variant.notebook.split('_')[0]}-{variant.name}"
+
+
+def grade_variants(variants: list[Variant], workdir: Path) -> dict[str, dict[str, CellGrade]]:
+    """Autograde each variant as its own student in a scratch course under ``workdir``.
+
+    Returns ``{student_id: {grade_id: CellGrade}}`` for the variant's notebook.
+    One ``nbgrader autograde`` call grades them all.
+    """
+    course = Course.scratch(workdir)
+    course.generate_assignment()
+    for variant in variants:
+        course.add_submission(
+            student_id(variant), {variant.notebook: variant.build(course.source_dir,
+                                                                  course.release_dir)}
+        )
+    course.autograde()
+    results: dict[str, dict[str, CellGrade]] = {}
+    for variant in variants:
+        sid = student_id(variant)
+        results[sid] = {
+            g.grade_id: g for g in course.cell_grades(sid) if g.notebook == variant.notebook
+        }
+    return results
+
+
+def outcome_problems(variant: Variant, grades: Mapping[str, CellGrade],
+                     source_dir: Path | None = None) -> list[str]:
+    """Differences between a variant's derived expectation and its graded cells."""
+    problems: list[str] = []
+    for gid, expected in variant.expected_scores(source_dir).items():
+        got = grades.get(gid)
+        if got is None:
+            problems.append(f"{variant.name}: {gid} has no grade")
+            continue
+        if expected is None:
+            if not got.needs_manual_grade:
+                problems.append(f"{variant.name}: {gid} should await a manual grade")
+        elif got.score is None or abs(got.score - expected) > 1e-6:
+            problems.append(
+                f"{variant.name}: {gid} scored {got.score}, expected {expected}"
+                f" (output: {got.output[:300]!r})"
+            )
+        phrase = variant.failing.get(gid)
+        if phrase and phrase.lower() not in got.output.lower():
+            problems.append(
+                f"{variant.name}: {gid} message lacks {phrase!r}: {got.output[:300]!r}"
+            )
+    return problems

@@ -1,0 +1,63 @@
+"""nbgrader configuration for the CS230 Spring 2021 midterm course.
+
+The course root is the folder holding this file: ``source/``, ``release/``,
+``submitted/``, ``autograded/`` and ``feedback/`` live beside it.
+
+Environment overrides (all optional):
+
+* ``CS230_GRADEBOOK_URL``: any SQLAlchemy URL for the gradebook, for example
+  ``postgresql://user@127.0.0.1:5432/cs230``. The default is an embedded SQLite
+  file, ``gradebook.db``, with a 60 s busy timeout so that parallel
+  autograders wait for each other instead of failing with "database is locked".
+* ``CS230_PARTIAL_CREDIT``: ``1`` turns on per-option partial credit in Q1
+  (the course switch below sets the default).
+* ``CS230_EXECUTE_TIMEOUT``: seconds a single cell may run while autograding.
+"""
+
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
+
+COURSE_ROOT = Path(__file__).resolve().parent
+
+# --- Course switches ---------------------------------------------------------
+# Q1 multiple choice: False = the exam's all-or-nothing 2 points per question;
+# True = the 2 points are spread over the strict options of each question.
+Q1_PARTIAL_CREDIT = False
+os.environ.setdefault("CS230_PARTIAL_CREDIT", "1" if Q1_PARTIAL_CREDIT else "0")
+
+# --- Course layout -----------------------------------------------------------
+c.CourseDirectory.course_id = "cs230-spring-2021"
+c.CourseDirectory.root = str(COURSE_ROOT)
+c.CourseDirectory.db_url = os.environ.get(
+    "CS230_GRADEBOOK_URL", f"sqlite:///{COURSE_ROOT / 'gradebook.db'}?timeout=60"
+)
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    ".DS_Store",
+]
+c.Exchange.root = str(COURSE_ROOT / "exchange")
+c.CourseDirectory.assignments_to_ignore = []
+
+# --- Autograding ---------------------------------------------------------------
+# A cell that runs longer than this is interrupted and scores zero.
+c.Execute.timeout = int(os.environ.get("CS230_EXECUTE_TIMEOUT", "60"))
+# Minimal tracebacks: an assertion in a hidden test shows its message, never the
+# test's source lines.
+c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
+# Cap what one cell may print into the autograded notebook.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+
+# --- Feedback ------------------------------------------------------------------
+# Feedback HTML must not show hidden tests: strip them before rendering.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.ClearHiddenTests.enforce_metadata = True
