@@ -53,7 +53,6 @@ class Variant:
     failing: Mapping[str, str] = dataclasses.field(default_factory=dict)
     partial: Mapping[str, float] = dataclasses.field(default_factory=dict)
     base: str = "solution"
-    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def build(self, source_dir: Path | None = None, release_dir: Path | None = None
               ) -> NotebookNode:
