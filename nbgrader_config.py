@@ -41,14 +41,16 @@ c.CourseDirectory.ignore = [
     ".DS_Store",
 ]
 c.Exchange.root = str(COURSE_ROOT / "exchange")
-c.CourseDirectory.assignments_to_ignore = []
 
 # --- Autograding ---------------------------------------------------------------
 # A cell that runs longer than this is interrupted and scores zero.
 c.Execute.timeout = int(os.environ.get("CS230_EXECUTE_TIMEOUT", "60"))
 # Minimal tracebacks: an assertion in a hidden test shows its message, never the
 # test's source lines.
-c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
+c.Execute.extra_arguments = [
+    "--InteractiveShell.xmode=Minimal",
+    "--IPKernelApp.log_level=ERROR",
+]
 # Cap what one cell may print into the autograded notebook.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100

@@ -1,0 +1,92 @@
+"""``cs230-grade``: the instructor's command line.
+
+    cs230-grade demo                 # write the sample class, then run the pipeline
+    cs230-grade samples [--force]    # write the sample class into submitted/
+    cs230-grade run [--workers N] [--scheduler ADDR] [--db-url URL]
+    cs230-grade report               # re-read the gradebook (after manual grading)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .course import Course, NbgraderError
+
+
+def _course_root(value: str | None) -> Path:
+    root = Path(value or os.getcwd()).resolve()
+    if not (root / "nbgrader_config.py").exists():
+        raise SystemExit(
+            f"cs230-grade: {root} is not a course folder (no nbgrader_config.py); "
+            "run from the course root or pass --course DIR"
+        )
+    if not (root / "source" / "midterm").is_dir():
+        raise SystemExit(f"cs230-grade: {root}/source/midterm is missing")
+    return root
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cs230-grade", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", help="course root (default: the current folder)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_run_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--workers", type=int, default=None,
+                       help="local worker processes (default: one per core)")
+        p.add_argument("--scheduler", default=None,
+                       help="address of an existing Dask scheduler, e.g. tcp://host:8786 "
+                            "(default: $CS230_DASK_SCHEDULER, else a LocalCluster)")
+        p.add_argument("--db-url", default=None,
+                       help="gradebook SQLAlchemy URL (default: $CS230_GRADEBOOK_URL, "
+                            "else sqlite gradebook.db in the course root)")
+        p.add_argument("--no-feedback", action="store_true", help="skip feedback HTML")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    run = sub.add_parser("run", help="grade everything under submitted/")
+    add_run_options(run)
+    demo = sub.add_parser("demo", help="write the sample class, then grade it")
+    add_run_options(demo)
+    samples = sub.add_parser("samples", help="write the sample class into submitted/")
+    samples.add_argument("--force", action="store_true", help="overwrite existing samples")
+    report = sub.add_parser("report", help="rebuild the report and CSVs from the gradebook")
+    report.add_argument("--db-url", default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    root = _course_root(args.course)
+    db_url = getattr(args, "db_url", None) or os.environ.get("CS230_GRADEBOOK_URL")
+    try:
+        if args.command in ("samples", "demo"):
+            from .samples import write_sample_class
+
+            if not (root / "release" / "midterm").is_dir():
+                Course(root, db_url=db_url).generate_assignment()
+            students = write_sample_class(root, force=args.command == "demo" or args.force)
+            print(f"Wrote {len(students)} sample submissions to {root / 'submitted'}")
+            if args.command == "samples":
+                return 0
+        if args.command in ("run", "demo"):
+            from .pipeline import run_pipeline
+
+            result = run_pipeline(root, workers=args.workers, scheduler=args.scheduler,
+                                  db_url=db_url, feedback=not args.no_feedback,
+                                  progress=not args.no_progress)
+            return result.exit_code
+        if args.command == "report":
+            from .pipeline import rebuild_report
+
+            return rebuild_report(root, db_url=db_url).exit_code
+    except (NbgraderError, FileExistsError, ValueError) as exc:
+        print(f"cs230-grade: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

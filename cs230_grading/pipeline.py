@@ -1,0 +1,169 @@
+"""The instructor's main job, in one call.
+
+1. regenerate ``release/`` from ``source/`` (``nbgrader generate_assignment``);
+2. check every submission under ``submitted/<student>/midterm/`` and stage what can be graded;
+3. autograde and generate feedback for every student, in parallel on Dask, with a progress bar;
+4. export the grades (``nbgrader export``) and a per-question CSV;
+5. write the report (score distributions, per-student table, manual grading queue).
+
+The exit status is 0 when every submission was read and graded, 1 when
+something needs the instructor's attention (each such thing has a line in the
+terminal and the report).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from .autograde import StudentJob, StudentResult, grade_student
+from .course import Course
+from .engine import GradingEngine
+from .intake import STAGED_DIR, Finding, stage_submissions
+from .report import write_report
+from .results import ClassGrades, collect_grades, write_scores_csv
+
+REPORT_DIR = "reports"
+
+
+@dataclasses.dataclass
+class PipelineResult:
+    grades: ClassGrades
+    findings: list[Finding]
+    report: Path | None
+    grades_csv: Path | None
+    seconds: float
+    graded: list[str]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(f.severity == "error" for f in self.findings) else 0
+
+
+def run_pipeline(
+    course_root: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    db_url: str | None = None,
+    regenerate_release: bool = True,
+    feedback: bool = True,
+    progress: bool = True,
+    out: TextIO = sys.stdout,
+) -> PipelineResult:
+    """Run the whole instructor job on the course at ``course_root``."""
+    start = time.perf_counter()
+    course = Course(course_root, db_url=db_url)
+    say = _printer(out)
+
+    if regenerate_release:
+        say("Regenerating release/ from source/ (nbgrader generate_assignment)...")
+        course.generate_assignment()
+
+    intake = stage_submissions(course.root, course.source_dir)
+    findings = list(intake.findings)
+    for finding in findings:
+        say(finding.line())
+    students = intake.students
+    graded: list[str] = []
+    if students:
+        say(f"Autograding {len(students)} students on "
+            f"{'the cluster at ' + scheduler if scheduler else 'this machine'}...")
+        results = _grade_all(course, students, workers, scheduler, feedback, progress, out)
+        for student in students:
+            res = results.get(student)
+            if res is None or not res.success:
+                reason = (res.error if res else "no result") or "nbgrader failed"
+                findings.append(Finding(student, f"grading failed: {reason}"))
+                say(findings[-1].line())
+            else:
+                graded.append(student)
+
+    grades = collect_grades(course.db_url, students)
+    report_dir = course.root / REPORT_DIR
+    grades_csv = None
+    if graded:
+        grades_csv = report_dir / "grades.csv"
+        report_dir.mkdir(exist_ok=True)
+        course.nbgrader("export", f"--to={grades_csv}")
+        write_scores_csv(grades, report_dir / "scores_by_question.csv")
+    report = write_report(grades, findings, report_dir)
+    seconds = time.perf_counter() - start
+    result = PipelineResult(grades, findings, report, grades_csv, seconds, graded)
+    _summary(result, say)
+    return result
+
+
+def _grade_all(course: Course, students: list[str], workers: int | None,
+               scheduler: str | None, feedback: bool, progress: bool,
+               out: TextIO) -> dict[str, StudentResult]:
+    from tqdm import tqdm
+
+    jobs = [StudentJob(str(course.root), course.db_url, s, feedback, STAGED_DIR)
+            for s in students]
+    results: dict[str, StudentResult] = {}
+    env = course.env()
+    with (
+        GradingEngine(workers=workers, scheduler=scheduler, env=env) as engine,
+        tqdm(total=len(jobs), unit="student", desc="grading", disable=not progress,
+             file=out, dynamic_ncols=True) as bar,
+    ):
+        for outcome in engine.map(grade_student, jobs):
+            student = outcome.item.student
+            if outcome.ok:
+                results[student] = outcome.value
+            else:
+                results[student] = StudentResult(student, False, 0.0, error=outcome.error or "")
+            bar.set_postfix_str(student)
+            bar.update()
+    return results
+
+
+def _printer(out: TextIO):
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    return say
+
+
+def _summary(result: PipelineResult, say) -> None:
+    totals = [s.total for s in result.grades.students]
+    say("")
+    say(f"Graded {len(result.graded)} students in {result.seconds:.1f} s.")
+    if totals:
+        mean = sum(totals) / len(totals)
+        say(f"Total scores: mean {mean:.1f}, min {min(totals):g}, max {max(totals):g}.")
+    pending = result.grades.awaiting_manual
+    if pending:
+        say(f"Awaiting manual grading (formgrader): {len(pending)} students, "
+            f"{sum(len(v) for v in pending.values())} items.")
+    if result.grades_csv:
+        say(f"Grades: {result.grades_csv}")
+    if result.report:
+        say(f"Report: {result.report}")
+    errors = [f for f in result.findings if f.severity == "error"]
+    if errors:
+        say(f"{len(errors)} problem(s) need attention (listed above and in the report).")
+    else:
+        say("Nothing needs attention.")
+
+
+def rebuild_report(course_root: str | Path, *, db_url: str | None = None,
+                   out: TextIO = sys.stdout) -> PipelineResult:
+    """Re-export grades and redraw the report from the gradebook (e.g. after manual grading)."""
+    start = time.perf_counter()
+    course = Course(course_root, db_url=db_url)
+    grades = collect_grades(course.db_url)
+    report_dir = course.root / REPORT_DIR
+    report_dir.mkdir(exist_ok=True)
+    grades_csv = report_dir / "grades.csv"
+    course.nbgrader("export", f"--to={grades_csv}")
+    write_scores_csv(grades, report_dir / "scores_by_question.csv")
+    report = write_report(grades, [], report_dir)
+    result = PipelineResult(grades, [], report, grades_csv, time.perf_counter() - start,
+                            [s.student for s in grades.students])
+    _summary(result, _printer(out))
+    return result

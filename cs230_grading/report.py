@@ -1,0 +1,120 @@
+"""The instructor's report: score distributions as a PNG, and an HTML page around it."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from .course import EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
+from .intake import Finding
+from .results import ClassGrades
+
+TITLES = {
+    "q1_multiple_choice": "Q1 Multiple choice",
+    "q2_short_answers": "Q2 Short answers",
+    "q3_conv_architectures": "Q3 Conv architectures",
+    "q4_l1_regularization": "Q4 L1 regularisation",
+    "q5_gan_backprop": "Q5 GAN backprop",
+    "q6_numpy_attention": "Q6 NumPy attention",
+}
+
+
+def distribution_png(grades: ClassGrades) -> bytes:
+    """Histograms of each question's score and of the total, as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 4, figsize=(14, 6), constrained_layout=True)
+    panels = [*NOTEBOOKS, "total"]
+    for ax, name in zip(axes.flat, panels, strict=False):
+        if name == "total":
+            values = [s.total for s in grades.students]
+            top = EXAM_POINTS + EXTRA_CREDIT
+            title = f"Total (out of {EXAM_POINTS} + {EXTRA_CREDIT})"
+        else:
+            values = [s.notebook_scores.get(name, 0.0) for s in grades.students]
+            top = NOTEBOOK_POINTS[name]
+            title = f"{TITLES[name]} (/{top:g})"
+        bins = min(20, int(top) + 1)
+        ax.hist(values, bins=bins, range=(0, top), color="#8c1515", edgecolor="white")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlim(0, top)
+        ax.set_xlabel("points")
+        ax.set_ylabel("students")
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.suptitle(f"CS230 midterm: score distributions ({len(grades.students)} students)")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_report(
+    grades: ClassGrades,
+    findings: Sequence[Finding],
+    out_dir: Path,
+    *,
+    notes: Sequence[str] = (),
+) -> Path:
+    """Write ``report.html`` and ``score_distribution.png`` into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = distribution_png(grades)
+    (out_dir / "score_distribution.png").write_bytes(png)
+
+    headers = ["student", *(TITLES[n].split()[0] for n in NOTEBOOKS), "total", "awaiting manual"]
+    rows = [
+        [s.student, *(f"{s.notebook_scores.get(n, 0):g}" for n in NOTEBOOKS), f"{s.total:g}",
+         ", ".join(s.awaiting_manual) or "-"]
+        for s in grades.students
+    ]
+    pending = grades.awaiting_manual
+    attention = [f for f in findings if f.severity == "error"]
+    info = [f for f in findings if f.severity != "error"]
+    sections = [
+        "<h1>CS230 midterm: grading report</h1>",
+        f"<p>{len(grades.students)} students graded. Exam out of {EXAM_POINTS} points "
+        f"plus {EXTRA_CREDIT} extra credit (Q6).</p>",
+        '<img alt="score distributions" src="data:image/png;base64,'
+        + base64.b64encode(png).decode() + '">',
+        "<h2>Needs attention</h2>",
+        "<ul>" + "".join(f"<li>{html.escape(f.line())}</li>" for f in attention) + "</ul>"
+        if attention else "<p>Nothing: every submission was read and graded.</p>",
+    ]
+    if info:
+        sections += ["<h2>Notes</h2>", "<ul>" + "".join(
+            f"<li>{html.escape(f.line())}</li>" for f in info) + "</ul>"]
+    sections += [
+        "<h2>Awaiting manual grading</h2>",
+        (f"<p>{len(pending)} students have items to grade in the formgrader "
+         "(<code>jupyter lab</code> from the course root, then Nbgrader &rarr; Formgrader).</p>"
+         + _table(["student", "items"], [[k, ", ".join(v)] for k, v in pending.items()]))
+        if pending else "<p>None.</p>",
+        "<h2>Scores per student</h2>",
+        "<p>Awaiting items count as 0 until graded.</p>",
+        _table(headers, rows),
+    ]
+    for note in notes:
+        sections.append(f"<p>{html.escape(note)}</p>")
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
+             "text-align:right}td:first-child{text-align:left}img{max-width:100%}")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>CS230 midterm report"
+            f"</title><style>{style}</style></head><body>{''.join(sections)}</body></html>")
+    path = out_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path

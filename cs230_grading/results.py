@@ -1,0 +1,74 @@
+"""Reading the class's grades out of the nbgrader gradebook."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+
+from .course import ASSIGNMENT, NOTEBOOK_POINTS, NOTEBOOKS
+
+
+@dataclasses.dataclass
+class StudentGrades:
+    student: str
+    #: notebook -> points so far (manual items awaiting a grade count 0)
+    notebook_scores: dict[str, float]
+    #: grade ids of manually graded items that still await a grade
+    awaiting_manual: list[str]
+
+    @property
+    def total(self) -> float:
+        return sum(self.notebook_scores.values())
+
+
+@dataclasses.dataclass
+class ClassGrades:
+    students: list[StudentGrades]
+
+    def by_student(self) -> dict[str, StudentGrades]:
+        return {s.student: s for s in self.students}
+
+    @property
+    def awaiting_manual(self) -> dict[str, list[str]]:
+        return {s.student: s.awaiting_manual for s in self.students if s.awaiting_manual}
+
+
+def collect_grades(db_url: str, students: list[str] | None = None) -> ClassGrades:
+    """Per-student, per-notebook scores of the midterm from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    rows: list[StudentGrades] = []
+    with Gradebook(db_url) as gb:
+        ids = students if students is not None else sorted(s.id for s in gb.students)
+        for student in ids:
+            try:
+                submission = gb.find_submission(ASSIGNMENT, student)
+            except MissingEntry:
+                continue
+            scores = {name: 0.0 for name in NOTEBOOKS}
+            pending: list[str] = []
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    if grade.needs_manual_grade:
+                        pending.append(grade.name)
+                    else:
+                        scores[nb.name] = scores.get(nb.name, 0.0) + float(grade.score or 0)
+            rows.append(StudentGrades(student, scores, sorted(pending)))
+    return ClassGrades(rows)
+
+
+def write_scores_csv(grades: ClassGrades, path: Path) -> None:
+    """One row per student: a column per question, the total, and pending manual items."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["student_id", *NOTEBOOKS, "total", "max_total", "awaiting_manual"])
+        for s in grades.students:
+            writer.writerow([
+                s.student,
+                *(f"{s.notebook_scores.get(n, 0.0):g}" for n in NOTEBOOKS),
+                f"{s.total:g}",
+                f"{sum(NOTEBOOK_POINTS.values()):g}",
+                " ".join(s.awaiting_manual),
+            ])

@@ -1,0 +1,65 @@
+"""Q3 sample submissions: each listed mistake, and an unimplemented function.
+
+``model`` (correct) and ``blank`` (as released) are added by the variants test.
+"""
+
+from __future__ import annotations
+
+from . import Variant
+
+NB = "q3_conv_architectures"
+NETWORK_PARTS = ("q3_iv_test", "q3_v_test", "q3_vi_test")
+
+CEIL_POOL = '''import math
+
+def maxpool_output_shape(input_shape, pool_size=2, stride=2):
+    height, width, channels = input_shape
+    return (math.ceil((height - pool_size) / stride) + 1,
+            math.ceil((width - pool_size) / stride) + 1, channels)'''
+
+NO_BIAS = '''def conv_num_params(in_channels, filter_size, num_filters):
+    return filter_size * filter_size * in_channels * num_filters'''
+
+FIRST_CHANNELS = '''def network_output(input_shape, filter_size, stride, padding, num_filters,
+                   num_modules=3):
+    shape, total = input_shape, 0
+    for _ in range(num_modules):
+        total += conv_num_params(input_shape[2], filter_size, num_filters)
+        shape = conv_output_shape(shape, filter_size, stride, padding, num_filters)
+        shape = maxpool_output_shape(shape, 2, 2)
+    return shape, total'''
+
+FC_NO_BIAS = '''def fc_num_params(input_shape, num_classes):
+    height, width, channels = input_shape
+    return height * width * channels * num_classes'''
+
+UNIMPLEMENTED = '''def network_output(input_shape, filter_size, stride, padding, num_filters,
+                   num_modules=3):
+    # YOUR CODE HERE
+    raise NotImplementedError()'''
+
+VARIANTS: list[Variant] = [
+    Variant(NB, "ceil_pooling", "rounds up in the pooling layers (part iv gives 15x15x64)",
+            answers={"q3_maxpool_output_shape": CEIL_POOL},
+            failing={gid: "ceil" for gid in NETWORK_PARTS}),
+    Variant(NB, "no_bias", "forgets the Conv biases (1728 instead of 1792)",
+            answers={"q3_conv_num_params": NO_BIAS},
+            failing={gid: "forget the bias" for gid in
+                     ("q3_i_test", "q3_ii_test", "q3_iii_test", *NETWORK_PARTS)}),
+    Variant(NB, "first_layer_channels", "uses the image's 3 channels for every Conv layer",
+            answers={"q3_network_output": FIRST_CHANNELS},
+            failing={gid: "first layer's input channels" for gid in NETWORK_PARTS}),
+    Variant(NB, "fc_no_bias", "forgets the biases of the fully connected layer",
+            answers={"q3_fc_num_params": FC_NO_BIAS},
+            failing={"q3_vii_test": "forget the bias"}),
+    Variant(NB, "printed_key_i", "copies the printed key's 14x14x64 for part i (erratum E1)",
+            answers={"q3_i_answer": "part_i = ((14, 14, 64), 1792)"},
+            failing={"q3_i_test": "erratum E1"}),
+    Variant(NB, "largest_fc", "picks the architecture with the largest last volume in part vii",
+            answers={"q3_vii_answer": 'part_vii = ("iv", fc_num_params(part_iv[0], 10))'},
+            failing={"q3_vii_test": "another architecture"}),
+    Variant(NB, "unimplemented", "leaves network_output as the stub",
+            answers={"q3_network_output": UNIMPLEMENTED},
+            failing={**{gid: "not implemented" for gid in NETWORK_PARTS},
+                     "q3_vii_test": "not defined"}),
+]

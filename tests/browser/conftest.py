@@ -1,0 +1,412 @@
+"""Browser tests: JupyterLab served from a scratch course, driven by headless Chromium.
+
+Session fixtures:
+
+* ``course``: a scratch copy of the course (``Course.scratch`` + ``generate_assignment``)
+  in a temporary folder; never the repository's own ``release/`` or gradebook.
+* ``lab_server``: ``jupyter lab`` on 127.0.0.1, a free port and a random token, rooted at
+  that course (so nbgrader's Validate button and the formgrader use its
+  ``nbgrader_config.py``), with isolated config, settings and workspaces; no news pop-up,
+  no update check, no "build recommended" dialog.
+* ``browser_context``: Debian's Chromium (``/usr/bin/chromium``, never ``playwright
+  install``) with a fresh user data folder.
+
+Per test, ``lab`` is a :class:`Lab`: a new page that records console errors, with
+helpers to open a notebook, run it, edit answer cells through the JupyterLab
+application object, press Validate, and take screenshots.
+
+Every test here is skipped, with the reason, when ``/usr/bin/chromium`` is absent
+(``apt-get install chromium``). Screenshots go to ``artifacts/screenshots/``
+(git-ignored); the folder is printed at the end of the session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cs230_grading.course import REPO_ROOT, Course, nbgrader_env
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
+SKIP_REASON = (
+    "Debian's Chromium is not installed at /usr/bin/chromium "
+    "(apt-get install chromium); the browser tests need it"
+)
+#: Console messages JupyterLab itself logs in a healthy session (none known so far).
+BENIGN_CONSOLE = [re.compile(p) for p in (r"favicon\.ico",)]
+
+
+# -- collection and reporting -------------------------------------------------
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.browser)
+            if not CHROMIUM.exists():
+                item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
+        count = len(list(SCREENSHOTS.glob("*.png")))
+        terminalreporter.write_sep("-", "browser screenshots")
+        terminalreporter.write_line(f"{count} screenshots in {SCREENSHOTS}")
+
+
+# -- the course and the server ------------------------------------------------
+
+@pytest.fixture(scope="session")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
+    """A scratch course with the assignment generated (``release/midterm``)."""
+    if not CHROMIUM.exists():
+        pytest.skip(SKIP_REASON)
+    scratch = Course.scratch(tmp_path_factory.mktemp("course"))
+    scratch.generate_assignment()
+    return scratch
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LabServer:
+    """A running ``jupyter lab``: where it is and how to reach it."""
+
+    root: Path
+    port: int
+    token: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str, **query: str) -> str:
+        params = "&".join([f"token={self.token}", *(f"{k}={v}" if v else k
+                                                     for k, v in query.items())])
+        return f"{self.base}/{path.lstrip('/')}?{params}"
+
+    def api(self, path: str) -> Any:
+        req = urllib.request.Request(f"{self.base}/api/{path}",
+                                     headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _write_lab_config(home: Path) -> dict[str, str]:
+    """Isolated Jupyter folders and the settings that keep pop-ups away; returns env vars."""
+    config_dir, settings_dir = home / "config", home / "settings"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    server_config = {
+        "ServerApp": {
+            # read with setdefault by JupyterLab: no "build recommended" check or dialog
+            "tornado_settings": {"page_config_data": {"buildCheck": False,
+                                                      "buildAvailable": False}},
+        },
+        "LabApp": {
+            "news_url": None,
+            "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+            "expose_app_in_browser": True,  # window.jupyterapp, for reading and editing cells
+            "user_settings_dir": str(settings_dir),
+            "workspaces_dir": str(home / "workspaces"),
+        },
+    }
+    (config_dir / "jupyter_server_config.json").write_text(json.dumps(server_config))
+    notification = settings_dir / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True, exist_ok=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    return {
+        "JUPYTER_CONFIG_DIR": str(config_dir),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / "ipython"),
+    }
+
+
+def start_lab(root: Path, home: Path, timeout: float = 60) -> LabServer:
+    """Start ``jupyter lab`` in ``root`` and wait until its API answers."""
+    port, token = _free_port(), secrets.token_hex(16)
+    env = nbgrader_env(_write_lab_config(home))
+    env.pop("MPLBACKEND", None)  # the kernels in the page draw inline
+    log = home / "jupyter-lab.log"
+    cmd = [
+        sys.executable, "-m", "jupyterlab", "--no-browser",
+        "--allow-root", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    server = LabServer(root, port, token, process, log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with {process.returncode}:\n"
+                               + server.log_tail())
+        with contextlib.suppress(OSError, ValueError):
+            server.api("status")
+            return server
+        time.sleep(0.25)
+    stop_lab(server)
+    raise RuntimeError(f"jupyter lab did not answer within {timeout} s:\n" + server.log_tail())
+
+
+def stop_lab(server: LabServer) -> None:
+    if server.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, signal.SIGTERM)
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def lab_server(course: Course, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    server = start_lab(course.root, tmp_path_factory.mktemp("jupyter-home"))
+    yield server
+    stop_lab(server)
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(SKIP_REASON)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        context.set_default_timeout(30_000)
+        yield context
+        context.close()
+
+
+# -- the page -----------------------------------------------------------------
+
+_CELLS_JS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  return panel.content.widgets.map((cell, index) => {
+    const json = cell.model.sharedModel.toJSON();
+    const meta = (json.metadata || {}).nbgrader || {};
+    const outputs = json.outputs || [];
+    const text = outputs.map(o => o.output_type === 'error' ? `${o.ename}: ${o.evalue}`
+      : o.output_type === 'stream' ? o.text
+      : ((o.data || {})['text/plain'] || '')).map(t => Array.isArray(t) ? t.join('') : t);
+    return {index, cell_type: json.cell_type, grade_id: meta.grade_id || null,
+            solution: !!meta.solution, execution_count: json.execution_count ?? null,
+            errors: outputs.filter(o => o.output_type === 'error')
+                           .map(o => `${o.ename}: ${o.evalue}`),
+            text: text.join('\\n')};
+  });
+}"""
+
+_BUSY_JS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.sessionContext || !panel.sessionContext.session) return true;
+  const status = panel.sessionContext.session.kernel?.status;
+  const running = panel.content.widgets.some(c => c.model.type === 'code'
+      && c.promptNode && c.promptNode.textContent.includes('*'));
+  return status !== 'idle' || running;
+}"""
+
+
+@dataclass
+class Cell:
+    """A cell as the notebook model in the page holds it."""
+
+    index: int
+    cell_type: str
+    grade_id: str | None
+    solution: bool
+    execution_count: int | None
+    errors: list[str]
+    text: str
+
+
+@dataclass
+class Lab:
+    """One browser page on the lab server, with notebook helpers."""
+
+    page: Any
+    server: LabServer
+    console_errors: list[str] = field(default_factory=list)
+
+    # -- navigation ----------------------------------------------------------
+    def open_notebook(self, rel_path: str) -> None:
+        """Open a notebook (path relative to the course root) in a reset workspace."""
+        self.page.goto(self.server.url(f"lab/tree/{rel_path}", reset=""))
+        self.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell"
+                                    " && window.jupyterapp.shell.currentWidget"
+                                    " && window.jupyterapp.shell.currentWidget.sessionContext",
+                                    timeout=60_000)
+        self.page.locator(".jp-NotebookPanel:visible .jp-Cell").first.wait_for()
+        self.wait_idle(timeout=60)
+
+    def command(self, name: str, args: dict | None = None) -> None:
+        self.page.evaluate("([n, a]) => window.jupyterapp.commands.execute(n, a)",
+                           [name, args or {}])
+
+    # -- cells ---------------------------------------------------------------
+    def cells(self) -> list[Cell]:
+        return [Cell(**c) for c in self.page.evaluate(_CELLS_JS)]
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until the kernel is idle and no cell shows ``[*]``."""
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if self.page.evaluate(_BUSY_JS):
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > 0.3:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"the notebook was still busy after {timeout} s")
+
+    def run_all(self, timeout: float = 120) -> list[Cell]:
+        """Run All; after a failing cell, go on from the next unexecuted code cell.
+
+        JupyterLab stops a run at the first error, as a student sees it; pressing
+        "run all below" after each failure shows every cell that fails.
+        """
+        self.command("notebook:run-all-cells")
+        self.wait_idle(timeout)
+        for _ in range(100):
+            cells = self.cells()
+            failed = [c.index for c in cells if c.errors]
+            pending = [c.index for c in cells if c.cell_type == "code"
+                       and c.execution_count is None and c.index > max(failed, default=-1)]
+            if not pending:
+                return cells
+            self.page.evaluate("i => { window.jupyterapp.shell.currentWidget.content"
+                               ".activeCellIndex = i; }", pending[0])
+            self.command("notebook:run-all-below")
+            self.wait_idle(timeout)
+        raise RuntimeError("run_all did not finish")
+
+    def set_source(self, grade_id: str, source: str) -> None:
+        """Replace the text of the cell with this nbgrader grade id, as typing would."""
+        found = self.page.evaluate(
+            """([gid, src]) => {
+              const cell = window.jupyterapp.shell.currentWidget.content.widgets.find(
+                c => (c.model.getMetadata('nbgrader') || {}).grade_id === gid);
+              if (!cell) return false;
+              cell.model.sharedModel.setSource(src);
+              return true;
+            }""",
+            [grade_id, source],
+        )
+        if not found:
+            raise KeyError(f"no cell with grade id {grade_id}")
+
+    def cell_locator(self, grade_id: str) -> Any:
+        """The visible DOM node of the cell with this grade id (scrolled into view)."""
+        index = next(c.index for c in self.cells() if c.grade_id == grade_id)
+        self.page.evaluate("i => window.jupyterapp.shell.currentWidget.content"
+                           ".scrollToItem(i, 'center')", index)
+        return self.page.locator(
+            f".jp-NotebookPanel:visible .jp-Cell[data-windowed-list-index='{index}']")
+
+    # -- nbgrader -------------------------------------------------------------
+    def validate(self, timeout: float = 120) -> tuple[bool, str]:
+        """Press nbgrader's Validate button; return (passed, text of the results dialog)."""
+        self.page.locator(".jp-NotebookPanel:visible .validate-button").click()
+        dialog = self.page.locator(".jp-Dialog:visible").filter(has_text="Validation Results")
+        dialog.wait_for(timeout=timeout * 1000)
+        body = dialog.locator(".jp-Dialog-body")
+        passed = body.locator(".validation-success").count() > 0
+        text = body.inner_text()
+        dialog.locator(".jp-mod-accept").click()
+        dialog.wait_for(state="detached")
+        return passed, text
+
+    # -- evidence -------------------------------------------------------------
+    def screenshot(self, name: str, full_page: bool = False) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    def real_console_errors(self) -> list[str]:
+        return [m for m in self.console_errors
+                if not any(p.search(m) for p in BENIGN_CONSOLE)]
+
+    def shutdown_kernels(self) -> None:
+        """Stop every kernel of the server (saves CPU between notebooks)."""
+        for kernel in self.server.api("kernels"):
+            req = urllib.request.Request(
+                f"{self.server.base}/api/kernels/{kernel['id']}", method="DELETE",
+                headers={"Authorization": f"token {self.server.token}"})
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(req, timeout=10).close()
+
+
+@pytest.fixture
+def lab(browser_context: Any, lab_server: LabServer) -> Iterator[Lab]:
+    page = browser_context.new_page()
+    helper = Lab(page, lab_server)
+    page.on("console", lambda msg: helper.console_errors.append(msg.text)
+            if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: helper.console_errors.append(f"page error: {exc}"))
+    yield helper
+    page.close()
+    helper.shutdown_kernels()
+
+
+@pytest.fixture
+def student_copy(course: Course) -> Iterator[Any]:
+    """Copy the released notebooks into ``students/<name>/`` of the course; returns a maker."""
+    made: list[Path] = []
+
+    def make(name: str) -> Path:
+        folder = course.root / "students" / name
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(course.release_dir, folder)
+        made.append(folder)
+        return folder
+
+    yield make

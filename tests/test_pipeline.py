@@ -1,0 +1,141 @@
+"""The instructor pipeline, end to end on a scratch copy of the course.
+
+One run grades the bundled sample class plus a handful of broken submissions;
+the assertions compare every score with the one derived from the sample plan,
+check the bad-input lines, the exports, the report and the feedback HTML.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cs230_grading.course import NOTEBOOKS, Course
+from cs230_grading.notebooks import read_notebook
+from cs230_grading.pipeline import run_pipeline
+from cs230_grading.samples import expected_scores, sample_plan, write_sample_class
+
+HIDDEN_REGION = re.compile(r"BEGIN HIDDEN TESTS(.*?)END HIDDEN TESTS", re.S)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    course = Course.scratch(root)
+    course.generate_assignment()
+    plan = sample_plan()
+    write_sample_class(root, plan)
+    full = course.submission_dir("sample-full")
+
+    def clone(student: str) -> Path:
+        target = course.submission_dir(student)
+        shutil.copytree(full, target)
+        return target
+
+    (clone("bad-missing") / "q4_l1_regularization.ipynb").unlink()
+    (clone("bad-corrupt") / "q3_conv_architectures.ipynb").write_text("{ not json")
+    other = clone("bad-foreign")
+    nb = json.loads((other / "q5_gan_backprop.ipynb").read_text())
+    for cell in nb["cells"]:
+        cell.get("metadata", {}).pop("nbgrader", None)
+    (other / "q5_gan_backprop.ipynb").write_text(json.dumps(nb))
+    shutil.copy(full / "q1_multiple_choice.ipynb", clone("bad-extra") / "ps1.ipynb")
+    clone("intruder")
+    roster = ["id", *plan, "bad-missing", "bad-corrupt", "bad-foreign", "bad-extra", "absent"]
+    (root / "roster.csv").write_text("\n".join(roster) + "\n")
+
+    out = io.StringIO()
+    result = run_pipeline(root, workers=2, progress=False, out=out)
+    return course, plan, result, out.getvalue()
+
+
+def test_sample_class_grades_to_derived_scores(graded) -> None:
+    course, plan, result, _ = graded
+    expected = expected_scores(plan, course.source_dir)
+    got = result.grades.by_student()
+    for student, notebooks in expected.items():
+        for nb, points in notebooks.items():
+            assert got[student].notebook_scores[nb] == pytest.approx(points), (student, nb)
+    assert got["sample-full"].total == pytest.approx(105 - 16)  # Q2 awaits manual grading
+    assert got["sample-blank"].total == 0
+    assert 0 < got["sample-partial"].total < got["sample-full"].total
+    assert set(got["sample-full"].awaiting_manual) == {f"q2_{c}" for c in "abcdefgh"}
+    assert not got["sample-blank"].awaiting_manual
+
+
+def test_bad_inputs_get_clear_lines_and_the_rest_is_graded(graded) -> None:
+    _, _, result, terminal = graded
+    lines = [f.line() for f in result.findings]
+    expect = {
+        "bad-missing/q4_l1_regularization: missing notebook": "",
+        "bad-corrupt/q3_conv_architectures: not notebook JSON": "",
+        "bad-foreign/q5_gan_backprop: holds none of this notebook's": "",
+        "bad-extra/ps1.ipynb: not a notebook of this exam": "",
+        "intruder: unknown student": "",
+    }
+    for phrase in expect:
+        assert any(phrase in line for line in lines), (phrase, lines)
+        assert phrase in terminal
+    assert result.exit_code == 1
+    got = result.grades.by_student()
+    full = got["sample-full"].notebook_scores
+    for student, zeroed in [("bad-missing", "q4_l1_regularization"),
+                            ("bad-corrupt", "q3_conv_architectures"),
+                            ("bad-foreign", "q5_gan_backprop")]:
+        scores = got[student].notebook_scores
+        assert scores[zeroed] == 0
+        assert all(scores[nb] == full[nb] for nb in NOTEBOOKS if nb != zeroed), student
+    assert got["bad-extra"].notebook_scores == full
+    assert "intruder" not in got
+
+
+def test_exports_match_the_gradebook(graded) -> None:
+    course, _, result, _ = graded
+    rows = list(csv.DictReader(result.grades_csv.open()))
+    by_id = {r["student_id"]: r for r in rows}
+    for student in result.graded:
+        assert float(by_id[student]["score"]) == pytest.approx(
+            result.grades.by_student()[student].total)
+    per_question = list(csv.DictReader((course.root / "reports" / "scores_by_question.csv").open()))
+    assert {r["student_id"] for r in per_question} == set(result.graded)
+    report = result.report.read_text()
+    assert "Awaiting manual grading" in report and "sample-full" in report
+    assert "unknown student" in report
+    png = (course.root / "reports" / "score_distribution.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+
+def test_feedback_shows_no_hidden_test_source(graded) -> None:
+    course, _, result, _ = graded
+    hidden: set[str] = set()
+    for name in NOTEBOOKS:
+        for cell in read_notebook(course.source_dir / f"{name}.ipynb").cells:
+            for region in HIDDEN_REGION.findall(cell.source):
+                hidden |= {ln.strip() for ln in region.splitlines() if len(ln.strip()) > 12}
+    import html
+
+    checked = 0
+    for student in ("sample-full", "sample-blank", "sample-partial"):
+        for path in course.feedback_dir(student).glob("*.html"):
+            text = html.unescape(path.read_text())
+            leaked = [ln for ln in hidden if ln in text]
+            assert not leaked, f"{path}: {leaked[:3]}"
+            assert "HIDDEN TESTS" not in text
+            checked += 1
+    assert checked == 3 * len(NOTEBOOKS)
+
+
+def test_empty_submitted_folder_is_reported(tmp_path) -> None:
+    course = Course.scratch(tmp_path)
+    course.submitted_root.mkdir()
+    out = io.StringIO()
+    result = run_pipeline(tmp_path, progress=False, out=out)
+    assert result.exit_code == 1
+    assert "no submissions" in out.getvalue()
+    assert result.graded == []
