@@ -72,7 +72,8 @@ def run_pipeline(
     if students:
         say(f"Autograding {len(students)} students on "
             f"{'the cluster at ' + scheduler if scheduler else 'this machine'}...")
-        results = _grade_all(course, students, workers, scheduler, feedback, progress, out)
+        results = grade_all(course, students, workers=workers, scheduler=scheduler,
+                            feedback=feedback, progress=progress, out=out)
         for student in students:
             res = results.get(student)
             if res is None or not res.success:
@@ -97,9 +98,10 @@ def run_pipeline(
     return result
 
 
-def _grade_all(course: Course, students: list[str], workers: int | None,
-               scheduler: str | None, feedback: bool, progress: bool,
-               out: TextIO) -> dict[str, StudentResult]:
+def grade_all(course: Course, students: list[str], *, workers: int | None = None,
+              scheduler: str | None = None, feedback: bool = True, progress: bool = True,
+              out: TextIO = sys.stdout) -> dict[str, StudentResult]:
+    """Autograde (and give feedback to) every student on the engine; one result each."""
     from tqdm import tqdm
 
     jobs = [StudentJob(str(course.root), course.db_url, s, feedback, STAGED_DIR)

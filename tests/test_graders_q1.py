@@ -35,7 +35,7 @@ def tools():
 def model_ns() -> dict:
     """The namespace the model answers of the source notebook produce."""
     ns: dict = {}
-    for gid, source in solution_sources(read_notebook(NOTEBOOK)).items():
+    for source in solution_sources(read_notebook(NOTEBOOK)).values():
         exec(source, ns)  # noqa: S102 - our own model answers
     return ns
 
