@@ -181,7 +181,9 @@ def score_lines(grades: Sequence[CellGrade]) -> list[str]:
     for name, cells in by_notebook.items():
         got = sum(g.score or 0.0 for g in cells)
         most = sum(g.max_score for g in cells)
-        lines.append(f"{name}: {_fmt(got)} / {_fmt(most)}")
+        waiting = sum(g.max_score for g in cells if g.score is None)
+        lines.append(f"{name}: {_fmt(got)} / {_fmt(most)}"
+                     + (f" ({_fmt(waiting)} points await a person's grade)" if waiting else ""))
         for g in cells:
             if g.score is None:
                 status, score = "awaits a person's grade (compare with --solutions)", "-"

@@ -170,3 +170,22 @@ def test_slow_loop_free_code_fails_the_speed_requirement(monkeypatch) -> None:
     monkeypatch.setattr(q6, "MIN_SPEEDUP", 1e9)
     with pytest.raises(GradingError, match="faster"):
         q6.check_vectorized(notebook_namespace())
+
+
+def test_explorer_recovers_the_softmax_weights_from_an_attention_function() -> None:
+    import sys
+
+    sys.path.insert(0, SOURCE.rsplit("/", 1)[0])
+    import q6_tools
+
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 1, size=(9, 11, 3))
+    k = rng.normal(size=(3, 3, 3, 5)) * 20
+    x = ref.normalize_channels(image)
+    for i, j in ((0, 0), (4, 7), (6, 8)):
+        scores = np.einsum("abc,abco->abo", x[i:i + 3, j:j + 3], k)
+        expected = np.exp(scores - scores.max(axis=(0, 1)))
+        expected /= expected.sum(axis=(0, 1))
+        for version in (ref.attention_loops, ref.attention_vectorized):
+            got = q6_tools.softmax_weights_at(version, image, k, i, j)
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)

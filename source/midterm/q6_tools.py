@@ -325,17 +325,21 @@ def selfcheck_normalize(normalize_channels: Callable[[np.ndarray], np.ndarray]) 
         check_finite(x, "normalize_channels of an image with an all-zero channel")
 
 
-def selfcheck_attention(attention: Attention) -> None:
+def selfcheck_attention(attention: Attention) -> bool:
+    """Shape and finiteness of ``attention`` on a 5x6x3 image; returns whether both hold."""
     name = getattr(attention, "__name__", "attention")
+    ok = False
     with _guarded(name):
         image, k, v = _example()
         y = _try_call(attention, image, k, v)
-        if check_shape(y, (3, 4, OUT_CHANNELS), f"{name} on a 5x6x3 image"):
-            check_finite(y, "its output")
+        ok = check_shape(y, (3, 4, OUT_CHANNELS), f"{name} on a 5x6x3 image") and check_finite(
+            y, "its output")
+    return ok
 
 
 def selfcheck_vectorized(attention_loops: Attention, attention_vectorized: Attention) -> None:
-    selfcheck_attention(attention_vectorized)
+    if not selfcheck_attention(attention_vectorized):
+        return
     with _guarded("the comparison"):
         image, k, v = _example(9, 7)
         y_vec = _try_call(attention_vectorized, image, k, v)
