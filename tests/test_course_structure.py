@@ -50,22 +50,24 @@ def test_grade_ids_are_unique_across_the_exam() -> None:
             seen[gid] = name
 
 
-def _defined_names(source: str) -> set[str]:
+def _defined_names(source: str) -> tuple[set[str], set[str]]:
+    """Functions/classes and assigned variables defined at the top level of a cell."""
     tree = ast.parse(source)
-    names: set[str] = set()
+    functions: set[str] = set()
+    variables: set[str] = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.add(node.name)
+            functions.add(node.name)
         elif isinstance(node, ast.Assign):
-            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+            variables |= {t.id for t in node.targets if isinstance(t, ast.Name)}
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-    return names
+            variables.add(node.target.id)
+    return functions, variables
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_every_autograded_answer_has_a_test(name: str) -> None:
-    """Each name an answer cell defines is used by a test cell of its notebook.
+    """Every function an answer cell defines, and at least one of its variables, is tested.
 
     A test cell uses a name when its source mentions it or when the grader
     check it calls (``CHECKS[grade_id]`` in ``cs230_grading.graders``) does.
@@ -89,9 +91,12 @@ def test_every_autograded_answer_has_a_test(name: str) -> None:
             text += inspect.getsource(inspect.getmodule(check))
     for gid, cell in answers.items():
         source = "\n".join(ln for ln in cell.source.splitlines() if "SOLUTION" not in ln)
-        for defined in _defined_names(source):
-            assert re.search(rf"\b{re.escape(defined)}\b", text), (
-                f"{name}: {defined} (answer cell {gid}) is checked by no test cell")
+        functions, variables = _defined_names(source)
+        tested = {n for n in functions | variables if re.search(rf"\b{re.escape(n)}\b", text)}
+        untested = functions - tested
+        assert not untested, f"{name}: {untested} (answer cell {gid}) checked by no test cell"
+        if variables and not functions:
+            assert tested, f"{name}: no test cell checks what answer cell {gid} defines"
 
 
 def test_committed_release_matches_a_fresh_generate_assignment(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "check_generator_grads",
     "check_grad_wrt_generator_output",
     "check_output_layer_grads",
+    "check_returns",
     "check_wgan_output_grads",
     "converged",
     "forward",
@@ -177,6 +178,39 @@ def _small_gan(seed: int, depth_d: int = 3, depth_g: int = 2) -> dict[str, Any]:
         "Z": rng.normal(size=(p, m)),
         "X_fake": rng.normal(size=(k, m)),
     }
+
+
+def check_returns(func: Callable[..., Any], args: Sequence[Any],
+                  shapes: Sequence[tuple[int, ...]], names: Sequence[str]) -> bool:
+    """Call ``func(*args)`` and report whether it returns arrays of the given shapes.
+
+    One shape: a single array; several: a tuple or list of that many arrays. Prints one line
+    per array and never raises (the hidden tests say what is wrong); returns True when all is
+    well formed.
+    """
+    try:
+        result = _call(func, *args)
+    except Exception as exc:  # noqa: BLE001 - reported to the student
+        print(f"{FAIL} {getattr(func, '__name__', 'the function')} raised "
+              f"{type(exc).__name__}: {exc}")
+        return False
+    if result is None:
+        return False
+    if len(shapes) == 1:
+        result = [result]
+    elif not (isinstance(result, (tuple, list)) and len(result) == len(shapes)):
+        print(f"{FAIL} expected {len(shapes)} results ({', '.join(names)}), "
+              f"got {type(result).__name__}")
+        return False
+    ok = True
+    for value, shape, name in zip(result, shapes, names, strict=True):
+        got = np.shape(value)
+        good = tuple(got) == tuple(shape) and bool(np.all(np.isfinite(value)))
+        print(f"{PASS if good else FAIL} {name} has shape {tuple(got)}"
+              + ("" if tuple(got) == tuple(shape) else f", expected {tuple(shape)}")
+              + ("" if np.all(np.isfinite(value)) else ", and contains NaN or inf"))
+        ok = ok and good
+    return ok
 
 
 def check_output_layer_grads(output_layer_grads: Callable[..., Any], seed: int = 0

@@ -1,0 +1,94 @@
+"""Self-check helpers for the CS230 midterm notebooks (student side).
+
+These checks tell you whether an answer is *well formed* (right type, right
+shape, finite) and let you verify gradients numerically. They never tell you
+whether an answer is right: the hidden tests do that at grading time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+PASS = "\u2714"  # check mark
+FAIL = "\u2718"  # cross
+
+
+class NotImplementedYet(Exception):
+    """Raised by :func:`try_call` when a stub still raises NotImplementedError."""
+
+
+def report(ok: bool, message: str) -> bool:
+    """Print one self-check line and return ``ok``."""
+    print(f"{PASS if ok else FAIL} {message}")
+    return ok
+
+
+def try_call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``func``; a stub that is not written yet raises :class:`NotImplementedYet`."""
+    try:
+        return func(*args, **kwargs)
+    except NotImplementedError:
+        name = getattr(func, "__name__", "this function")
+        raise NotImplementedYet(
+            f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code"
+        ) from None
+
+
+def rel_error(x: Any, y: Any) -> float:
+    """Maximum relative error between two arrays (CS231n style).
+
+    Below 1e-7 the two agree to numerical precision; around 1e-2 or above,
+    something is wrong.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
+                       h: float = 1e-5) -> np.ndarray:
+    """Central finite differences of a scalar function ``f`` at ``x``.
+
+    ``x`` is modified in place while probing and restored afterwards.
+    Returns an array of the same shape as ``x``.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    while not it.finished:
+        idx = it.multi_index
+        old = x[idx]
+        x[idx] = old + h
+        f_plus = f(x)
+        x[idx] = old - h
+        f_minus = f(x)
+        x[idx] = old
+        grad[idx] = (f_plus - f_minus) / (2 * h)
+        it.iternext()
+    return grad
+
+
+def check_shape(value: Any, shape: tuple[int, ...], name: str) -> bool:
+    """Report whether ``value`` is an array (or number) of the given shape."""
+    got = np.shape(value)
+    return report(tuple(got) == tuple(shape), f"{name} has shape {tuple(got)}"
+                  + ("" if tuple(got) == tuple(shape) else f", expected {tuple(shape)}"))
+
+
+def check_finite(value: Any, name: str) -> bool:
+    """Report whether every entry of ``value`` is a finite number."""
+    try:
+        ok = bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
+    except (TypeError, ValueError):
+        return report(False, f"{name} is not numeric ({type(value).__name__})")
+    return report(ok, f"{name} is finite" if ok else f"{name} contains NaN or inf")
+
+
+def check_int_tuple(value: Any, length: int, name: str) -> bool:
+    """Report whether ``value`` is a tuple of ``length`` Python or NumPy integers."""
+    ok = (isinstance(value, tuple) and len(value) == length
+          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value))
+    return report(ok, f"{name} is a tuple of {length} integers" if ok
+                  else f"{name} should be a tuple of {length} integers, got {value!r}")

@@ -1,0 +1,140 @@
+"""``cs230-selfgrade``: a learner's notebooks graded locally with the hidden tests.
+
+The model and blank submissions of every notebook in ``source/midterm`` are graded
+through the command (real nbgrader, one run each); the printed per-part scores must
+equal the scores derived from the source metadata, and the feedback HTML must not
+show a single line of the hidden tests. Bad arguments fail fast with a clear message.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from cs230_grading import selfgrade
+from cs230_grading.course import NOTEBOOKS, REPO_ROOT, Course
+from cs230_grading.notebooks import read_notebook, write_notebook
+from cs230_grading.variants import Variant, blank, model
+
+SOURCE = REPO_ROOT / "source" / "midterm"
+EXISTING = [nb for nb in NOTEBOOKS if (SOURCE / f"{nb}.ipynb").exists()]
+PART_LINE = re.compile(r"^  (\S+)\s+(\S+) / (\S+)\s+(.*)$")
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> Course:
+    course = Course.scratch(tmp_path_factory.mktemp("release"))
+    course.generate_assignment()
+    return course
+
+
+def _write(variants: list[Variant], course: Course, folder: Path) -> Path:
+    for v in variants:
+        write_notebook(v.build(course.source_dir, course.release_dir),
+                       folder / f"{v.notebook}.ipynb")
+    return folder
+
+
+def _printed_parts(out: str) -> dict[str, tuple[float | None, float, str]]:
+    parts = {}
+    for line in out.splitlines():
+        m = PART_LINE.match(line)
+        if m:
+            gid, score, most, status = m.groups()
+            parts[gid] = (None if score == "-" else float(score), float(most), status)
+    return parts
+
+
+def _hidden_lines(notebook: str) -> set[str]:
+    """Lines between BEGIN/END HIDDEN TESTS in the source (read independently here)."""
+    lines: set[str] = set()
+    for cell in read_notebook(SOURCE / f"{notebook}.ipynb").cells:
+        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS",
+                                cell.source, flags=re.S):
+            lines |= {ln.strip() for ln in block.splitlines() if ln.strip()}
+    return lines
+
+
+def _page_text(path: Path) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("kind", ["model", "blank"])
+def test_selfgrade_prints_derived_scores_and_safe_feedback(
+    kind: str, released: Course, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not EXISTING:
+        pytest.fail("no notebooks in source/midterm")
+    variants = [(model if kind == "model" else blank)(nb) for nb in EXISTING]
+    folder = _write(variants, released, tmp_path / "mine")
+    out_dir = tmp_path / "feedback"
+
+    status = selfgrade.main([str(folder), "--out", str(out_dir)])
+
+    out = capsys.readouterr().out
+    assert status == 0, out
+    printed = _printed_parts(out)
+    for v in variants:
+        for gid, expected in v.expected_scores(SOURCE).items():
+            assert gid in printed, f"{gid} missing from the output:\n{out}"
+            score, _, status_text = printed[gid]
+            assert score == expected, f"{gid}: printed {score}, derived {expected}"
+            if expected == 0 and printed[gid][1] > 0 and v.base == "blank":
+                assert status_text.startswith(("failed:", "not answered")), status_text
+    if kind == "blank":
+        assert "Traceback" not in out
+        if any("NotImplementedError" in (released.release_dir / f"{nb}.ipynb").read_text()
+               for nb in EXISTING):
+            assert "is not implemented yet" in out
+    for nb in EXISTING:
+        page = out_dir / f"{nb}.html"
+        assert page.exists(), f"no feedback page for {nb}"
+        text = _page_text(page)
+        leaked = [ln for ln in _hidden_lines(nb) if ln in text]
+        assert not leaked, f"{nb} feedback shows hidden test lines: {leaked[:3]}"
+        assert nb.split("_")[0] in text.lower()
+
+
+@pytest.mark.parametrize(
+    ("make", "phrase"),
+    [
+        (lambda d: d / "missing.ipynb", "no such file"),
+        (lambda d: _touch(d / "notes.txt", "hello"), "not a notebook"),
+        (lambda d: _touch(d / "q3_conv_architectures.ipynb", "{not json"), "not notebook JSON"),
+        (lambda d: _touch(d / "homework.ipynb", "{}"), "not an exam notebook name"),
+        (lambda d: d, "no exam notebooks in this folder"),
+    ],
+)
+def test_bad_arguments_fail_clearly(make, phrase: str, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    target = make(tmp_path)
+    assert selfgrade.main([str(target), "--out", str(tmp_path / "fb")]) == 2
+    err = capsys.readouterr().err
+    assert phrase in err, err
+    assert not (tmp_path / "fb").exists()
+
+
+def test_unknown_solution_name_fails_clearly(capsys: pytest.CaptureFixture[str],
+                                             tmp_path: Path) -> None:
+    assert selfgrade.main(["--solutions", str(tmp_path), "q9"]) == 2
+    assert "unknown notebook 'q9'" in capsys.readouterr().err
+
+
+def test_solutions_hold_model_answers_and_no_hidden_tests(tmp_path: Path) -> None:
+    with_hidden = [nb for nb in EXISTING if _hidden_lines(nb)]
+    nb = with_hidden[0] if with_hidden else pytest.fail("no notebook with hidden tests")
+    assert selfgrade.main(["--solutions", str(tmp_path), nb.split("_")[0]]) == 0
+    written = read_notebook(tmp_path / f"{nb}.ipynb")
+    text = "\n".join(c.source for c in written.cells)
+    assert "HIDDEN TESTS" not in text
+    assert not [ln for ln in _hidden_lines(nb) if ln in text.splitlines()]
+    assert "YOUR ANSWER HERE" not in text and "YOUR CODE HERE" not in text
+    assert (tmp_path / "selfcheck.py").exists()
+
+
+def _touch(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
