@@ -41,6 +41,8 @@ PRIVATE_NAMES = ("source", "submitted", "staged", "autograded", "feedback", "exc
 #: First uid of the unprivileged users kernels and runners run as (when started as root).
 UID_BASE = {"kernel": 61000, "runner": 63000}
 UID_SPAN = 2000
+#: Size of the private /tmp of a bwrap sandbox (tmpfs is memory: keep it small).
+TMP_BYTES = 256 * (1 << 20)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,13 +146,20 @@ def bwrap_args(*, writable: Sequence[Path], readable: Sequence[Path], hidden: Se
     """
     args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--unshare-net",
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "sandbox",
-            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for path in hidden:
         if path.is_dir():
             args += ["--tmpfs", str(path)]
         else:
             args += ["--ro-bind", "/dev/null", str(path)]
-    for path in mkdirs:  # folders bwrap would otherwise create as 0700
+    tmpfs = [Path("/tmp"), *(h for h in hidden if h.is_dir())]
+    mkdirs = list(mkdirs)
+    for path in (*readable, *writable):  # parents inside a tmpfs: bwrap would make them 0700
+        for parent in reversed(path.parents):
+            if any(_inside(parent, t) and parent != t for t in tmpfs) and parent not in mkdirs:
+                mkdirs.append(parent)
+    for path in mkdirs:
         args += ["--perms", "0755", "--dir", str(path)]
     for path in readable:
         args += ["--ro-bind", str(path), str(path)]
@@ -167,22 +176,19 @@ def wrap_command(cmd: Sequence[str], *, kind: str, cwd: Path, limits: Limits | N
     if mode == "off":
         return list(cmd)
     limits = limits or Limits.from_env()
-    launcher = [sys.executable, "-m", "cs230_grading.sandbox", "exec", *limits.rlimit_args()]
     uid = sandbox_uid(kind)
     python = _python_roots()
     closed = sorted({c for c in (_closed_ancestor(p) for p in python) if c is not None})
-    if uid is not None and (mode == "bwrap" or not closed):
-        launcher.append(f"--uid={uid}")
-    launcher += ["--", *cmd]
+    drop = uid if uid is not None and (mode == "bwrap" or not closed) else None
+    launcher = launcher_command(limits, drop)
+    launcher += list(cmd)
     if mode != "bwrap":
         return launcher
-    # the launcher itself is imported from the package: keep it visible; and when Python
-    # lives under a folder only root may enter (/root/.pyenv), hide that folder and put
-    # Python back, so that the unprivileged uid can run it and sees nothing else there
-    package = Path(__file__).resolve().parents[1]
-    visible = [package] if any(_inside(package, h) for h in hidden) else []
+    # when Python lives under a folder only root may enter (/root/.pyenv), hide that folder
+    # and put Python back, so that the unprivileged uid can run it and sees nothing else
+    visible: list[Path] = []
     mkdirs: list[Path] = []
-    if uid is not None:
+    if drop is not None:
         hidden = [*hidden, *closed]
         visible += python
         for top in closed:
@@ -193,6 +199,28 @@ def wrap_command(cmd: Sequence[str], *, kind: str, cwd: Path, limits: Limits | N
     readable = [p for p in (*visible, *readable) if p.exists()]
     return [*bwrap_args(writable=writable, readable=readable, hidden=hidden, cwd=cwd,
                         mkdirs=mkdirs), *launcher]
+
+
+def launcher_command(limits: Limits, uid: int | None) -> list[str]:
+    """The command prefix that drops to ``uid`` and sets the rlimits, then runs the command.
+
+    util-linux ``setpriv`` and ``prlimit`` when present (fast, and nothing of the package
+    needs to be visible in the sandbox), else this module's own launcher.
+    """
+    setpriv, prlimit, env = (shutil.which(n) for n in ("setpriv", "prlimit", "env"))
+    if setpriv and prlimit and env:
+        prefix = [env, "-u", "JPY_PARENT_PID"]
+        if uid is not None:
+            prefix += ["HOME=/tmp", setpriv, f"--reuid={uid}", f"--regid={uid}",
+                       "--clear-groups"]
+        cpu = limits.cpu_seconds
+        return [*prefix, prlimit, f"--cpu={cpu}:{cpu + 5}", f"--as={limits.memory_bytes}",
+                f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}",
+                f"--nofile={limits.open_files}", "--core=0", "--"]
+    launcher = [sys.executable, "-m", "cs230_grading.sandbox", "exec", *limits.rlimit_args()]
+    if uid is not None:
+        launcher.append(f"--uid={uid}")
+    return [*launcher, "--"]
 
 
 def _python_roots() -> list[Path]:
@@ -229,6 +257,8 @@ def _launch(argv: list[str]) -> None:
               "nproc": resource.RLIMIT_NPROC, "fsize": resource.RLIMIT_FSIZE,
               "nofile": resource.RLIMIT_NOFILE}
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # jupyter_client sets it; in a PID namespace ipykernel would take its parent for init
+    os.environ.pop("JPY_PARENT_PID", None)
     uid = int(options.pop("uid")) if "uid" in options else None
     if uid is not None:
         os.setgroups([])

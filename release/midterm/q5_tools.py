@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -155,7 +156,9 @@ def _report(name: str, analytic: Any, numeric: Array) -> float:
 def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call the student's function; None (with a message) while it is still a stub."""
     try:
-        return func(*args, **kwargs)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a warning on stderr would zero a test cell
+            return func(*args, **kwargs)
     except NotImplementedError:
         name = getattr(func, "__name__", "this function")
         print(f"{FAIL} {name} is not implemented yet: replace `raise NotImplementedError()`")
@@ -204,11 +207,16 @@ def check_returns(func: Callable[..., Any], args: Sequence[Any],
         return False
     ok = True
     for value, shape, name in zip(result, shapes, names, strict=True):
-        got = np.shape(value)
-        good = tuple(got) == tuple(shape) and bool(np.all(np.isfinite(value)))
+        try:
+            got = np.shape(value)
+            finite = bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
+        except (TypeError, ValueError):
+            print(f"{FAIL} {name} is not an array of numbers")
+            return False
+        good = tuple(got) == tuple(shape) and finite
         print(f"{PASS if good else FAIL} {name} has shape {tuple(got)}"
               + ("" if tuple(got) == tuple(shape) else f", expected {tuple(shape)}")
-              + ("" if np.all(np.isfinite(value)) else ", and contains NaN or inf"))
+              + ("" if finite else ", and contains NaN or inf"))
         ok = ok and good
     return ok
 

@@ -343,9 +343,10 @@ class Lab:
         if not found:
             raise KeyError(f"no cell with grade id {grade_id}")
 
-    def cell_locator(self, grade_id: str) -> Any:
-        """The visible DOM node of the cell with this grade id (scrolled into view)."""
-        index = next(c.index for c in self.cells() if c.grade_id == grade_id)
+    def cell_locator(self, key: str | int) -> Any:
+        """The DOM node of the cell with this grade id (or index), scrolled into view."""
+        index = key if isinstance(key, int) else next(
+            c.index for c in self.cells() if c.grade_id == key)
         self.page.evaluate("i => window.jupyterapp.shell.currentWidget.content"
                            ".scrollToItem(i, 'center')", index)
         return self.page.locator(
@@ -358,7 +359,7 @@ class Lab:
         dialog = self.page.locator(".jp-Dialog:visible").filter(has_text="Validation Results")
         dialog.wait_for(timeout=timeout * 1000)
         body = dialog.locator(".jp-Dialog-body")
-        passed = body.locator(".validation-success").count() > 0
+        passed = dialog.locator(".validation-success").count() > 0
         text = body.inner_text()
         dialog.locator(".jp-mod-accept").click()
         dialog.wait_for(state="detached")
@@ -400,13 +401,10 @@ def lab(browser_context: Any, lab_server: LabServer) -> Iterator[Lab]:
 @pytest.fixture
 def student_copy(course: Course) -> Iterator[Any]:
     """Copy the released notebooks into ``students/<name>/`` of the course; returns a maker."""
-    made: list[Path] = []
-
     def make(name: str) -> Path:
         folder = course.root / "students" / name
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(course.release_dir, folder)
-        made.append(folder)
         return folder
 
     yield make

@@ -1,0 +1,566 @@
+"""Shared-nothing grading: workers need no shared folder and no database connection.
+
+The driver (the machine running the pipeline) sends each worker, once, a
+:class:`CourseKit`: ``nbgrader_config.py``, ``source/`` and the course switches.
+The worker builds a private temporary course from it (``generate_assignment``
+into a private SQLite gradebook, with nbgrader's API loaded once per worker
+process) and keeps it for every later task. A task, :class:`SubmissionTask`,
+carries one student's submitted files plus the gradebook rows grading needs
+from the central gradebook (the due date and the student's extension). The
+worker autogrades it in its private course, each notebook in a fresh kernel as
+``nbgrader autograde`` does, and returns a :class:`GradedSubmission`: the
+autograded notebooks, the feedback HTML, per-cell scores and comments, and the log.
+
+The driver alone writes the central gradebook (SQLite by default, any
+SQLAlchemy URL such as PostgreSQL otherwise) and the ``autograded/`` and
+``feedback/`` folders, one student at a time: files first (each folder swapped
+in whole), then the scores together with a ledger row in one transaction. The
+ledger (table ``cs230_ledger`` in the same gradebook) records the content hash
+of the submission and of the kit, which makes a re-run resume: a student
+already graded against an unchanged submission is skipped. A submission that
+kills its worker is re-run elsewhere by the scheduler; after a bounded number
+of worker deaths it is marked ``crashed`` in the ledger and reported, and the
+rest of the class goes on.
+
+``grade_all_distributed`` has the contract of :func:`cs230_grading.pipeline.grade_all`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+import zlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from .autograde import StudentResult
+from .course import ASSIGNMENT, Course, nbgrader_env
+from .engine import GradingEngine
+from .intake import STAGED_DIR
+
+LEDGER = "cs230_ledger"
+#: environment switches that change how a notebook grades, and so travel with the kit
+SWITCH_PREFIX = "CS230_"
+_NOT_SWITCHES = {"CS230_GRADEBOOK_URL", "CS230_DASK_SCHEDULER"}
+_IGNORE = (".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store")
+
+
+# --- what travels ------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class CourseKit:
+    """Everything a worker needs to build its private course (sent once per worker)."""
+
+    #: hash of the inputs below: a change regrades the class on the next run
+    sha: str
+    #: tar.gz of ``nbgrader_config.py`` and ``source/``
+    archive: bytes
+    #: course switches (``CS230_*``, ``MPLBACKEND``) for nbgrader and its kernels
+    env: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmissionTask:
+    """One student's submission and the central gradebook rows grading it needs."""
+
+    student: str
+    #: path relative to ``<student>/midterm/`` -> file contents
+    files: dict[str, bytes]
+    sha: str
+    feedback: bool = True
+    duedate: dt.datetime | None = None
+    extension: dt.timedelta | None = None
+
+
+@dataclasses.dataclass
+class GradedSubmission:
+    """What a worker sends back; the driver writes it to the central gradebook."""
+
+    student: str
+    success: bool
+    seconds: float
+    log: str = ""
+    error: str = ""
+    host: str = ""
+    timestamp: dt.datetime | None = None
+    #: notebooks present in the submission (nbgrader zeroes the others)
+    submitted: list[str] = dataclasses.field(default_factory=list)
+    #: (notebook, grade id, auto score, needs manual grade)
+    grades: list[tuple[str, str, float | None, bool]] = dataclasses.field(default_factory=list)
+    #: (notebook, cell id, auto comment)
+    comments: list[tuple[str, str, str | None]] = dataclasses.field(default_factory=list)
+    #: notebook -> late penalty
+    penalties: dict[str, float | None] = dataclasses.field(default_factory=dict)
+    #: zlib-compressed files relative to ``autograded/<student>/midterm`` and ``feedback/...``
+    autograded: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    feedback: dict[str, bytes] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class ClassRun:
+    """A whole distributed run: a result per student and what happened on the way."""
+
+    results: dict[str, StudentResult]
+    graded: list[str] = dataclasses.field(default_factory=list)
+    #: graded in an earlier run against the same submission: not graded again
+    skipped: list[str] = dataclasses.field(default_factory=list)
+    #: student -> workers that died while grading it (re-run elsewhere)
+    retried: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: submissions that killed every worker they ran on: marked, not graded
+    crashed: list[str] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+    #: driver time spent writing files and gradebook rows (the one serial part)
+    write_seconds: float = 0.0
+
+    def summary(self) -> list[str]:
+        lines = [f"graded {len(self.graded)}, unchanged since the last run {len(self.skipped)}, "
+                 f"crashed {len(self.crashed)} in {self.seconds:.1f} s"]
+        for student, n in sorted(self.retried.items()):
+            lines.append(f"retried {student}: {n} worker(s) died while grading it")
+        for student in self.crashed:
+            lines.append(f"crashed {student}: {self.results[student].error}")
+        return lines
+
+
+# --- hashing and packing -----------------------------------------------------------
+def _tree_files(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (caches skipped), keyed by its relative path."""
+    if not folder.is_dir():
+        return {}
+    files: dict[str, bytes] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not any(rel.match(p) or p in rel.parts for p in _IGNORE):
+            files[rel.as_posix()] = path.read_bytes()
+    return files
+
+
+def content_sha(files: Mapping[str, bytes], *extra: str) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    for text in extra:
+        digest.update(text.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def course_switches() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k.startswith(SWITCH_PREFIX) and k not in _NOT_SWITCHES}
+    env.setdefault("MPLBACKEND", os.environ.get("MPLBACKEND", "Agg"))
+    return env
+
+
+def build_kit(course: Course) -> CourseKit:
+    """Pack the course's configuration and ``source/`` for the workers."""
+    files = {"nbgrader_config.py": (course.root / "nbgrader_config.py").read_bytes()}
+    files.update({f"source/{k}": v for k, v in _tree_files(course.root / "source").items()})
+    env = course_switches()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    sha = content_sha(files, *(f"{k}={v}" for k, v in sorted(env.items())))
+    return CourseKit(sha, buf.getvalue(), env)
+
+
+# --- the worker side ---------------------------------------------------------------
+class WorkerCourse:
+    """A private course on a worker: built once from a kit, reused for every task."""
+
+    def __init__(self, kit: CourseKit) -> None:
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        self.root = Path(tempfile.mkdtemp(prefix="cs230-worker-", dir=base))
+        with tarfile.open(fileobj=io.BytesIO(kit.archive), mode="r:gz") as tar:
+            tar.extractall(self.root, filter="data")
+        self.db_url = f"sqlite:///{self.root / 'gradebook.db'}?timeout=60"
+        os.environ.update(nbgrader_env(kit.env))
+        os.environ["CS230_GRADEBOOK_URL"] = self.db_url
+        _quiet_sqlalchemy()
+        self.api = self._load_api()
+        with contextlib.chdir(self.root):
+            made = self.api.generate_assignment(ASSIGNMENT, force=True, create=True)
+        if not made.get("success"):
+            raise RuntimeError(f"generate_assignment failed on the worker: {made.get('error')}")
+
+    def _load_api(self) -> Any:
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        config.CourseDirectory.db_url = self.db_url
+        return NbGraderAPI(CourseDirectory(config=config), config=config)
+
+    def _clear(self, student: str) -> None:
+        for top in ("submitted", "autograded", "feedback"):
+            shutil.rmtree(self.root / top / student, ignore_errors=True)
+
+    def grade(self, task: SubmissionTask) -> GradedSubmission:
+        from nbgrader.api import Gradebook, MissingEntry
+
+        start = time.perf_counter()
+        student = task.student
+        self._clear(student)
+        folder = self.root / "submitted" / student / ASSIGNMENT
+        for rel, data in task.files.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(data)
+        with Gradebook(self.db_url) as gb:
+            gb.update_or_create_assignment(ASSIGNMENT, duedate=task.duedate)
+            gb.update_or_create_student(student)
+            with contextlib.suppress(MissingEntry):
+                gb.remove_submission(ASSIGNMENT, student)
+            if task.extension:
+                gb.add_submission(ASSIGNMENT, student, extension=task.extension)
+        try:
+            with contextlib.chdir(self.root):
+                result = self.api.autograde(ASSIGNMENT, student, force=True, create=True)
+                log = result.get("log", "")
+                if result.get("success") and task.feedback:
+                    fb = self.api.generate_feedback(ASSIGNMENT, student, force=True)
+                    log += fb.get("log", "")
+                    if not fb.get("success"):
+                        result = {"success": False, "error": fb.get("error", "feedback failed")}
+            graded = GradedSubmission(student, bool(result.get("success")), 0.0, log=log,
+                                      error=_last_line(result.get("error", "")),
+                                      host=os.uname().nodename)
+            if graded.success:
+                self._collect(graded, folder)
+        finally:
+            self._clear(student)
+            with Gradebook(self.db_url) as gb, contextlib.suppress(MissingEntry):
+                gb.remove_submission(ASSIGNMENT, student)
+        graded.seconds = time.perf_counter() - start
+        return graded
+
+    def _collect(self, out: GradedSubmission, folder: Path) -> None:
+        from nbgrader.api import Gradebook
+
+        present = {p.stem for p in folder.glob("*.ipynb")}
+        with Gradebook(self.db_url) as gb:
+            sub = gb.find_submission(ASSIGNMENT, out.student)
+            out.timestamp = sub.timestamp
+            for nb in sub.notebooks:
+                if nb.name in present:
+                    out.submitted.append(nb.name)
+                    out.penalties[nb.name] = nb.late_submission_penalty
+                    out.comments += [(nb.name, c.name, c.auto_comment) for c in nb.comments]
+                out.grades += [(nb.name, g.name, g.auto_score, bool(g.needs_manual_grade))
+                               for g in nb.grades]
+        for attr, top in (("autograded", "autograded"), ("feedback", "feedback")):
+            files = _tree_files(self.root / top / out.student / ASSIGNMENT)
+            setattr(out, attr, {k: zlib.compress(v, 6) for k, v in files.items()})
+
+
+_WORKER_COURSES: dict[str, WorkerCourse] = {}
+
+
+def grade_submission(kit: CourseKit, task: SubmissionTask) -> GradedSubmission:
+    """The task run on a worker: grade one submission in the worker's private course."""
+    course = _WORKER_COURSES.get(kit.sha)
+    if course is None:
+        course = _WORKER_COURSES[kit.sha] = WorkerCourse(kit)
+    return course.grade(task)
+
+
+# --- the driver side: the ledger and the central gradebook ---------------------------
+def _ledger_table(metadata: Any) -> Any:
+    from sqlalchemy import Column, Float, Integer, String, Table, Text
+
+    return Table(
+        LEDGER, metadata,
+        Column("assignment", String(128), primary_key=True),
+        Column("student", String(128), primary_key=True),
+        Column("submission_sha", String(64), nullable=False),
+        Column("kit_sha", String(64), nullable=False),
+        Column("status", String(16), nullable=False),  # graded | crashed
+        Column("retries", Integer, nullable=False, default=0),
+        Column("writes", Integer, nullable=False, default=0),
+        Column("worker", String(256), nullable=False, default=""),
+        Column("updated", Float, nullable=False),
+        Column("note", Text, nullable=False, default=""),
+    )
+
+
+def _ledger(gb: Any) -> Any:
+    from sqlalchemy import MetaData
+
+    table = _ledger_table(MetaData())
+    table.create(gb.engine, checkfirst=True)
+    return table
+
+
+def read_ledger(db_url: str) -> dict[str, dict[str, Any]]:
+    """``{student: ledger row}`` for the midterm, from the central gradebook."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy import select
+
+    with Gradebook(db_url) as gb:
+        table = _ledger(gb)
+        rows = gb.db.execute(select(table).where(table.c.assignment == ASSIGNMENT)).mappings()
+        return {r["student"]: dict(r) for r in rows}
+
+
+def _upsert_ledger(gb: Any, table: Any, student: str, **values: Any) -> None:
+    from sqlalchemy import select
+
+    key = (table.c.assignment == ASSIGNMENT) & (table.c.student == student)
+    old = gb.db.execute(select(table.c.writes).where(key)).first()
+    values["updated"] = time.time()
+    if old is None:
+        gb.db.execute(table.insert().values(assignment=ASSIGNMENT, student=student, **values))
+    else:
+        if "writes" in values:
+            values["writes"] = old[0] + values["writes"]
+        gb.db.execute(table.update().where(key).values(**values))
+
+
+def _write_tree(target: Path, files: Mapping[str, bytes]) -> None:
+    """Replace ``target`` with ``files`` as a whole (a crash leaves the old or the new)."""
+    fresh = target.with_name(f".{target.name}.new-{os.getpid()}")
+    shutil.rmtree(fresh, ignore_errors=True)
+    for rel, blob in files.items():
+        (fresh / rel).parent.mkdir(parents=True, exist_ok=True)
+        (fresh / rel).write_bytes(zlib.decompress(blob))
+    fresh.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: GradedSubmission,
+                  retries: int, worker: str) -> None:
+    """Driver only: write one graded submission's files, then its scores and ledger row."""
+    from nbgrader.api import (
+        Comment,
+        Grade,
+        Gradebook,
+        MissingEntry,
+        Student,
+        SubmittedAssignment,
+        SubmittedNotebook,
+    )
+
+    _write_tree(course.autograded_dir(res.student), res.autograded)
+    if res.feedback:
+        _write_tree(course.feedback_dir(res.student), res.feedback)
+    with Gradebook(course.db_url) as gb:
+        table = _ledger(gb)
+        session = gb.db
+        try:
+            try:
+                student = gb.find_student(res.student)
+            except MissingEntry:
+                student = Student(id=res.student)
+                session.add(student)
+            try:
+                sub = gb.find_submission(ASSIGNMENT, res.student)
+            except MissingEntry:  # add_submission without its commit
+                assignment = gb.find_assignment(ASSIGNMENT)
+                with session.no_autoflush:
+                    sub = SubmittedAssignment(assignment=assignment, student=student)
+                    session.add(sub)
+                    for notebook in assignment.notebooks:
+                        nb = SubmittedNotebook(notebook=notebook, assignment=sub)
+                        for cell in notebook.grade_cells:
+                            Grade(cell_id=cell.id, notebook=nb)
+                        for cell in (*notebook.solution_cells, *notebook.task_cells):
+                            Comment(cell_id=cell.id, notebook=nb)
+                        for cell in notebook.task_cells:
+                            Grade(cell_id=cell.id, notebook=nb)
+            if res.timestamp is not None:
+                sub.timestamp = res.timestamp
+            present = set(res.submitted)
+            for nb_name, grade_id, auto, manual in res.grades:
+                grade = gb.find_grade(grade_id, nb_name, ASSIGNMENT, res.student)
+                grade.auto_score = auto
+                # nbgrader's rule: an earlier manual score keeps the cell in review
+                grade.needs_manual_grade = manual or (
+                    nb_name in present and grade.manual_score is not None)
+            for nb_name, cell_id, text in res.comments:
+                gb.find_comment(cell_id, nb_name, ASSIGNMENT, res.student).auto_comment = text
+            for nb_name, penalty in res.penalties.items():
+                gb.find_submission_notebook(
+                    nb_name, ASSIGNMENT, res.student).late_submission_penalty = penalty
+            _upsert_ledger(gb, table, res.student, submission_sha=task.sha, kit_sha=kit_sha,
+                           status="graded", retries=retries, writes=1, worker=worker, note="")
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+
+
+def record_crashed(course: Course, kit_sha: str, task: SubmissionTask, retries: int,
+                   note: str) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        _upsert_ledger(gb, _ledger(gb), task.student, submission_sha=task.sha, kit_sha=kit_sha,
+                       status="crashed", retries=retries, writes=0, worker="", note=note)
+        gb.db.commit()
+
+
+def _gradebook_inputs(db_url: str, students: Iterable[str]
+                      ) -> tuple[dt.datetime | None, dict[str, dt.timedelta | None]]:
+    """The due date and each student's extension: the central rows a task carries."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb:
+        try:
+            duedate = gb.find_assignment(ASSIGNMENT).duedate
+        except MissingEntry:
+            raise RuntimeError(f"the gradebook at {db_url} has no assignment {ASSIGNMENT!r}: "
+                               "run `nbgrader generate_assignment` first") from None
+        extensions: dict[str, dt.timedelta | None] = {}
+        for student in students:
+            try:
+                extensions[student] = gb.find_submission(ASSIGNMENT, student).extension
+            except MissingEntry:
+                extensions[student] = None
+    return duedate, extensions
+
+
+# --- the driver ----------------------------------------------------------------------
+def grade_class(course: Course, students: list[str], *, workers: int | None = None,
+                scheduler: str | None = None, feedback: bool = True, progress: bool = True,
+                out: TextIO = sys.stdout, max_retries: int = 2, submitted: str = STAGED_DIR,
+                resume: bool = True) -> ClassRun:
+    """Grade ``students`` from ``<course>/<submitted>/`` on Dask; the driver writes everything.
+
+    ``max_retries``: worker deaths a submission may cause before it is marked
+    ``crashed`` (LocalCluster; a remote scheduler uses its own allowed-failures).
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    kit = build_kit(course)
+    ledger = read_ledger(course.db_url) if resume else {}
+    duedate, extensions = _gradebook_inputs(course.db_url, students)
+    run = ClassRun({})
+    tasks: list[SubmissionTask] = []
+    for student in students:
+        files = _tree_files(course.root / submitted / student / ASSIGNMENT)
+        sha = content_sha(files)
+        row = ledger.get(student)
+        if row and row["submission_sha"] == sha and row["kit_sha"] == kit.sha:
+            if row["status"] == "crashed":
+                run.crashed.append(student)
+                run.results[student] = StudentResult(
+                    student=student, success=False, seconds=0.0,
+                    error=f"{row['note']} (marked in an earlier run; submission unchanged)")
+                continue
+            if course.autograded_dir(student).is_dir() and (
+                    not feedback or course.feedback_dir(student).is_dir()):
+                run.skipped.append(student)
+                run.results[student] = StudentResult(
+                    student=student, success=True, seconds=0.0,
+                    log="unchanged since it was graded: not graded again")
+                continue
+        tasks.append(SubmissionTask(student, files, sha, feedback, duedate,
+                                    extensions.get(student)))
+
+    if tasks:
+        with (
+            GradingEngine(workers=workers, scheduler=scheduler, env={},
+                          allowed_failures=max_retries) as engine,
+            tqdm(total=len(tasks), unit="student", desc="grading", disable=not progress,
+                 file=out, dynamic_ncols=True) as bar,
+        ):
+            for outcome in engine.run(grade_submission, tasks, shared=kit):
+                task: SubmissionTask = outcome.item
+                if task.student in run.results:
+                    continue  # never write a student twice in one run
+                if outcome.retries:
+                    run.retried[task.student] = outcome.retries
+                tick = time.perf_counter()
+                run.results[task.student] = _settle(course, kit, task, outcome, run)
+                run.write_seconds += time.perf_counter() - tick
+                bar.set_postfix_str(task.student)
+                bar.update()
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+def _settle(course: Course, kit: CourseKit, task: SubmissionTask, outcome: Any,
+            run: ClassRun) -> StudentResult:
+    """Turn one task outcome into a result, writing what it graded."""
+    retried = (f"; retried after {outcome.retries} worker death(s)" if outcome.retries else "")
+    if outcome.killed_workers:
+        note = (f"submission crashed its worker {outcome.retries + 1} times: marked as crashing, "
+                "not graded (inspect it by hand)")
+        record_crashed(course, kit.sha, task, outcome.retries, note)
+        run.crashed.append(task.student)
+        return StudentResult(student=task.student, success=False, seconds=0.0, error=note)
+    if not outcome.ok:
+        return StudentResult(student=task.student, success=False, seconds=0.0,
+                             error=(outcome.error or "grading failed") + retried)
+    res: GradedSubmission = outcome.value
+    if not res.success:
+        return StudentResult(student=task.student, success=False, seconds=res.seconds,
+                             log=res.log, error=(res.error or "nbgrader failed") + retried)
+    record_graded(course, kit.sha, task, res, outcome.retries, outcome.worker)
+    run.graded.append(task.student)
+    log = res.log + (f"\n[cs230] graded on {outcome.worker}{retried}\n")
+    return StudentResult(student=task.student, success=True, seconds=res.seconds, log=log)
+
+
+def grade_all_distributed(course: Course, students: list[str], *, workers: int | None = None,
+                          scheduler: str | None = None, feedback: bool = True,
+                          progress: bool = True, out: TextIO = sys.stdout
+                          ) -> dict[str, StudentResult]:
+    """Drop-in for :func:`cs230_grading.pipeline.grade_all` on shared-nothing workers."""
+    run = grade_class(course, students, workers=workers, scheduler=scheduler,
+                      feedback=feedback, progress=progress, out=out)
+    if run.skipped or run.retried or run.crashed:
+        for line in run.summary():
+            print(line, file=out, flush=True)
+    return run.results
+
+
+# --- comparing gradebooks ------------------------------------------------------------
+def gradebook_snapshot(db_url: str) -> dict[str, dict[tuple[str, str], tuple[Any, ...]]]:
+    """``{student: {(notebook, cell): (auto score, manual score, needs review | comment)}}``."""
+    from nbgrader.api import Gradebook
+
+    snap: dict[str, dict[tuple[str, str], tuple[Any, ...]]] = {}
+    with Gradebook(db_url) as gb:
+        for sub in gb.find_assignment(ASSIGNMENT).submissions:
+            cells: dict[tuple[str, str], tuple[Any, ...]] = {}
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    cells[(nb.name, g.name)] = (g.auto_score, g.manual_score,
+                                                bool(g.needs_manual_grade))
+                for c in nb.comments:
+                    cells[(nb.name, "comment:" + c.name)] = (c.auto_comment,)
+                cells[(nb.name, "late_penalty")] = (nb.late_submission_penalty,)
+            snap[sub.student.id] = cells
+    return snap
+
+
+# --- small helpers -------------------------------------------------------------------
+def _quiet_sqlalchemy() -> None:
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in str(text).strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""

@@ -1,0 +1,119 @@
+"""The sandboxed kernel nbgrader grades in, and the output cap of the grading process.
+
+``nbgrader_config.py`` puts :class:`SandboxedExecute` in place of nbgrader's ``Execute`` in
+``Autograde.autograde_preprocessors``. It starts every kernel through
+:class:`SandboxKernelManager` and keeps at most ``Limits.output_bytes`` of each cell's output
+(the rest is dropped with a note that the report picks up): the cap lives in the grading
+process, where nothing the kernel does can lift it.
+
+The kernel runs under :func:`cs230_grading.sandbox.wrap_command`. With bubblewrap there is no
+network, so the kernel talks ZMQ over ``ipc`` sockets in a private run folder; ipykernel's
+parent poller is switched off (``JPY_PARENT_PID`` unset: in a PID namespace the kernel would
+take its parent for init and exit), and interrupts go as messages on the control channel
+(a signal to bwrap would not reach the kernel).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from nbformat import NotebookNode
+
+from nbgrader.preprocessors import Execute
+
+from . import Limits, effective_mode, private_paths, sandbox_uid, wrap_command
+
+#: Text that marks a cell whose output was cut (the report looks for it).
+OUTPUT_CUT = "[cs230 sandbox] output limit reached"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def course_root_of(path: Path) -> Path | None:
+    """The nearest folder above ``path`` holding ``nbgrader_config.py``."""
+    for folder in (path, *path.parents):
+        if (folder / "nbgrader_config.py").exists():
+            return folder
+    return None
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """An ``AsyncKernelManager`` that starts the kernel inside the sandbox."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sandbox_mode = effective_mode()
+        self._rundir: str | None = None
+        if self.sandbox_mode == "bwrap":
+            self._rundir = tempfile.mkdtemp(prefix="cs230-kernel-")
+            self.transport = "ipc"
+            self.ip = os.path.join(self._rundir, "k")
+            self.connection_file = os.path.join(self._rundir, "kernel.json")
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        cwd = Path(kw.get("cwd") or os.getcwd()).resolve()
+        env = dict(kw.get("env") or os.environ)
+        env.pop("JPY_PARENT_PID", None)
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        env.setdefault("OMP_NUM_THREADS", "1")
+        env.setdefault("MKL_NUM_THREADS", "1")
+        env["MPLCONFIGDIR"] = "/tmp/matplotlib"
+        env["IPYTHONDIR"] = "/tmp/ipython"
+        kw["env"] = env
+        if self.sandbox_mode != "off":
+            if self.kernel_spec is not None:
+                self.kernel_spec.interrupt_mode = "message"
+            uid = sandbox_uid("kernel")
+            if self._rundir and uid is not None:
+                os.chown(self._rundir, uid, uid)
+                os.chown(self.connection_file, uid, uid)
+            roots = [r for r in {course_root_of(cwd), REPO_ROOT} if r is not None]
+            kernel_cmd = wrap_command(
+                kernel_cmd, kind="kernel", cwd=cwd,
+                writable=[Path(self._rundir)] if self._rundir else [],
+                readable=[cwd], hidden=private_paths(roots), mode=self.sandbox_mode)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self._rundir and not restart:
+            shutil.rmtree(self._rundir, ignore_errors=True)
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute``, with the sandboxed kernel and a cap on each cell's output."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+        super().__init__(*args, **kwargs)
+        self._output_limit = Limits.from_env().output_bytes
+        self._output_used: dict[int, int] = {}
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        used = self._output_used.get(cell_index, 0)
+        if used > self._output_limit:
+            return None
+        size = _message_size(msg)
+        self._output_used[cell_index] = used + size
+        if used + size > self._output_limit:
+            note = NotebookNode(output_type="stream", name="stdout",
+                                text=f"\n{OUTPUT_CUT} ({self._output_limit >> 20} MB): "
+                                     "the rest of this cell's output was dropped.\n")
+            outs.append(note)
+            self._output_used[cell_index] = self._output_limit + 1
+            return note
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _message_size(msg: dict[str, Any]) -> int:
+    content = msg.get("content", {})
+    size = len(str(content.get("text", "")))
+    for value in (content.get("data") or {}).values():
+        size += len(str(value))
+    size += sum(len(str(v)) for v in content.get("traceback", []) or [])
+    return size
