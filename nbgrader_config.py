@@ -12,6 +12,9 @@ Environment overrides (all optional):
 * ``CS230_PARTIAL_CREDIT``: ``1`` turns on per-option partial credit in Q1
   (the course switch below sets the default).
 * ``CS230_EXECUTE_TIMEOUT``: seconds a single cell may run while autograding.
+* ``CS230_SANDBOX``: ``auto`` (default), ``bwrap``, ``rlimits`` or ``off``: how kernels that
+  run student code are confined; ``CS230_LIMIT_*`` set the limits (see docs/security.md).
+* ``CS230_SECOND_PASS``: ``0`` turns off the out-of-kernel grading pass of the pipeline.
 """
 
 import os
@@ -51,6 +54,30 @@ c.Execute.extra_arguments = [
     "--InteractiveShell.xmode=Minimal",
     "--IPKernelApp.log_level=ERROR",
 ]
+# Every kernel that runs student code starts in the sandbox (rlimits, and with bubblewrap no
+# network and no view of source/, the gradebook or other students); the grading process
+# keeps at most CS230_LIMIT_OUTPUT_MB (default 2) of each cell's output.
+if os.environ.get("CS230_SANDBOX", "auto").strip().lower() != "off":
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    from cs230_grading.sandbox.kernel import SandboxedExecute
+
+    c.Autograde.autograde_preprocessors = [
+        SandboxedExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
 # Cap what one cell may print into the autograded notebook.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100

@@ -35,6 +35,15 @@ class StudentResult:
     seconds: float
     log: str = ""
     error: str = ""
+    #: lines for the report: score disagreements, limit breaches, tampering evidence
+    findings: list = dataclasses.field(default_factory=list)
+    #: seconds spent in the out-of-kernel pass
+    second_pass_seconds: float = 0.0
+
+
+def second_pass_enabled() -> bool:
+    """``CS230_SECOND_PASS=0`` turns the out-of-kernel pass off (on by default)."""
+    return os.environ.get("CS230_SECOND_PASS", "1").strip().lower() not in {"0", "off", "no"}
 
 
 def worker_api(course_root: str, db_url: str, submitted: str = "submitted") -> Any:
@@ -65,6 +74,12 @@ def grade_student(job: StudentJob) -> StudentResult:
     try:
         result = api.autograde(ASSIGNMENT, job.student, force=True, create=True)
         log = result.get("log", "")
+        findings: list = []
+        pass_seconds = 0.0
+        if result.get("success") and second_pass_enabled():
+            from .second_pass import check_student
+
+            findings, pass_seconds = check_student(job)
         if result.get("success") and job.feedback:
             fb = api.generate_feedback(ASSIGNMENT, job.student, force=True)
             log += fb.get("log", "")
@@ -78,6 +93,8 @@ def grade_student(job: StudentJob) -> StudentResult:
         seconds=time.perf_counter() - start,
         log=log,
         error=_last_line(result.get("error", "")),
+        findings=findings if result.get("success") else [],
+        second_pass_seconds=pass_seconds if result.get("success") else 0.0,
     )
 
 

@@ -39,7 +39,7 @@ import tarfile
 import tempfile
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -344,8 +344,14 @@ def _write_tree(target: Path, files: Mapping[str, bytes]) -> None:
 
 
 def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: GradedSubmission,
-                  retries: int, worker: str) -> None:
-    """Driver only: write one graded submission's files, then its scores and ledger row."""
+                  retries: int, worker: str,
+                  before_ledger: Callable[[], None] | None = None) -> None:
+    """Driver only: write one graded submission's files, then its scores and ledger row.
+
+    Scores and ledger row are one transaction, unless ``before_ledger`` (a check that
+    reads the committed scores, such as the out-of-kernel pass) must run between them;
+    a crash in between leaves no ledger row, so a re-run grades the student again.
+    """
     from nbgrader.api import (
         Comment,
         Grade,
@@ -374,7 +380,6 @@ def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: Grade
                 assignment = gb.find_assignment(ASSIGNMENT)
                 with session.no_autoflush:
                     sub = SubmittedAssignment(assignment=assignment, student=student)
-                    session.add(sub)
                     for notebook in assignment.notebooks:
                         nb = SubmittedNotebook(notebook=notebook, assignment=sub)
                         for cell in notebook.grade_cells:
@@ -383,26 +388,48 @@ def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: Grade
                             Comment(cell_id=cell.id, notebook=nb)
                         for cell in notebook.task_cells:
                             Grade(cell_id=cell.id, notebook=nb)
+                    session.add(sub)  # cascades to the notebooks, grades and comments
             if res.timestamp is not None:
                 sub.timestamp = res.timestamp
+            session.flush()
+            grades, comments, notebooks = _submission_rows(session, sub.id)
             present = set(res.submitted)
             for nb_name, grade_id, auto, manual in res.grades:
-                grade = gb.find_grade(grade_id, nb_name, ASSIGNMENT, res.student)
+                grade = grades[(nb_name, grade_id)]
                 grade.auto_score = auto
                 # nbgrader's rule: an earlier manual score keeps the cell in review
                 grade.needs_manual_grade = manual or (
                     nb_name in present and grade.manual_score is not None)
             for nb_name, cell_id, text in res.comments:
-                gb.find_comment(cell_id, nb_name, ASSIGNMENT, res.student).auto_comment = text
+                comments[(nb_name, cell_id)].auto_comment = text
             for nb_name, penalty in res.penalties.items():
-                gb.find_submission_notebook(
-                    nb_name, ASSIGNMENT, res.student).late_submission_penalty = penalty
+                notebooks[nb_name].late_submission_penalty = penalty
+            if before_ledger is not None:
+                session.commit()
+                before_ledger()
             _upsert_ledger(gb, table, res.student, submission_sha=task.sha, kit_sha=kit_sha,
                            status="graded", retries=retries, writes=1, worker=worker, note="")
             session.commit()
         except Exception:
             session.rollback()
             raise
+
+
+def _submission_rows(session: Any, submission_id: str) -> tuple[dict, dict, dict]:
+    """A submission's grades, comments and notebooks keyed by names: three queries in all."""
+    from nbgrader.api import BaseCell, Comment, Grade, Notebook, SubmittedNotebook
+
+    def keyed(kind: Any) -> dict[tuple[str, str], Any]:
+        rows = (session.query(kind, Notebook.name, BaseCell.name)
+                .join(BaseCell, BaseCell.id == kind.cell_id)
+                .join(SubmittedNotebook, SubmittedNotebook.id == kind.notebook_id)
+                .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+                .filter(SubmittedNotebook.assignment_id == submission_id))
+        return {(nb, cell): row for row, nb, cell in rows}
+
+    notebooks = {nb.name: nb for nb in session.query(SubmittedNotebook)
+                 .filter(SubmittedNotebook.assignment_id == submission_id)}
+    return keyed(Grade), keyed(Comment), notebooks
 
 
 def record_crashed(course: Course, kit_sha: str, task: SubmissionTask, retries: int,
@@ -488,7 +515,7 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
                 if outcome.retries:
                     run.retried[task.student] = outcome.retries
                 tick = time.perf_counter()
-                run.results[task.student] = _settle(course, kit, task, outcome, run)
+                run.results[task.student] = _settle(course, kit, task, outcome, run, submitted)
                 run.write_seconds += time.perf_counter() - tick
                 bar.set_postfix_str(task.student)
                 bar.update()
@@ -497,7 +524,7 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
 
 
 def _settle(course: Course, kit: CourseKit, task: SubmissionTask, outcome: Any,
-            run: ClassRun) -> StudentResult:
+            run: ClassRun, submitted: str) -> StudentResult:
     """Turn one task outcome into a result, writing what it graded."""
     retried = (f"; retried after {outcome.retries} worker death(s)" if outcome.retries else "")
     if outcome.killed_workers:
@@ -513,10 +540,44 @@ def _settle(course: Course, kit: CourseKit, task: SubmissionTask, outcome: Any,
     if not res.success:
         return StudentResult(student=task.student, success=False, seconds=res.seconds,
                              log=res.log, error=(res.error or "nbgrader failed") + retried)
-    record_graded(course, kit.sha, task, res, outcome.retries, outcome.worker)
+    findings: list[Any] = []
+
+    def second_pass() -> None:
+        findings.extend(_second_pass(course, task.student, submitted, task.feedback))
+
+    record_graded(course, kit.sha, task, res, outcome.retries, outcome.worker,
+                  before_ledger=second_pass if _second_pass_enabled() else None)
     run.graded.append(task.student)
     log = res.log + (f"\n[cs230] graded on {outcome.worker}{retried}\n")
-    return StudentResult(student=task.student, success=True, seconds=res.seconds, log=log)
+    extra = {"findings": findings} if "findings" in _RESULT_FIELDS else {}
+    return StudentResult(student=task.student, success=True, seconds=res.seconds, log=log,
+                         **extra)
+
+
+_RESULT_FIELDS = {f.name for f in dataclasses.fields(StudentResult)}
+
+
+def _second_pass_enabled() -> bool:
+    """The out-of-kernel pass of :mod:`cs230_grading.second_pass`, where it exists and is on."""
+    try:
+        from .autograde import second_pass_enabled
+    except ImportError:
+        return False
+    return bool(second_pass_enabled())
+
+
+def _second_pass(course: Course, student: str, submitted: str, feedback: bool) -> list[Any]:
+    """Run the out-of-kernel pass on the driver, against the central course and gradebook.
+
+    It reconciles with the central gradebook (an instructor's manual grade wins), so it
+    runs where that gradebook is; see docs/cluster.md for moving its compute to workers.
+    """
+    from .autograde import StudentJob
+    from .second_pass import check_student
+
+    found, _seconds = check_student(StudentJob(str(course.root), course.db_url, student,
+                                               feedback, submitted))
+    return list(found)
 
 
 def grade_all_distributed(course: Course, students: list[str], *, workers: int | None = None,

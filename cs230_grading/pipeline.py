@@ -82,6 +82,9 @@ def run_pipeline(
                 say(findings[-1].line())
             else:
                 graded.append(student)
+                for finding in res.findings:
+                    findings.append(finding)
+                    say(finding.line())
 
     grades = collect_grades(course.db_url, students)
     report_dir = course.root / REPORT_DIR

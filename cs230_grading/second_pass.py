@@ -298,7 +298,12 @@ class StudentNamespace:
         def callback(message: dict[str, Any]) -> dict[str, Any]:
             try:
                 func = registry[int(message["id"])]
-                value = func(*wire.decode(message["args"]), **wire.decode(message["kwargs"]))
+
+                def own(ident: int, _name: str) -> Callable[..., Any]:
+                    return registry[ident]
+
+                value = func(*wire.decode(message["args"], own),
+                             **wire.decode(message["kwargs"], own))
                 return {"status": "ok", "value": wire.encode(value, register=register)}
             except Exception as exc:  # noqa: BLE001 - sent back to the student's call
                 return {"status": "error", "ename": type(exc).__name__, "evalue": str(exc)}
@@ -500,6 +505,85 @@ def _comment(gb: Any, source_dir: Path, o: CheckOutcome, auto: float | None, pen
     kept = [ln for ln in (comment.manual_comment or "").splitlines()
             if not ln.startswith(f"{COMMENT_TAG} {o.grade_id}:")]
     comment.manual_comment = "\n".join([*kept, line])
+
+
+# --- what the worker calls after nbgrader's autograde ---------------------------------------------
+LIMIT_ERRORS = {
+    "CellTimeoutError": "ran past the time limit (nbgrader's Execute.timeout)",
+    "MemoryError": "hit the memory limit",
+    "DeadKernelError": "killed the kernel",
+    "BlockingIOError": "hit the process limit (fork failed)",
+}
+
+
+def limit_events(folder: Path) -> list[tuple[str, str]]:
+    """``(notebook, text)`` of cells of the autograded notebooks that hit a limit."""
+    from .sandbox.kernel import OUTPUT_CUT
+
+    events: list[tuple[str, str]] = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nb = read_notebook(path)
+        except NotebookError:
+            continue
+        for i, cell in enumerate(nb.cells):
+            label = nbgrader_meta(cell).get("grade_id") or f"cell {i + 1}"
+            for out in cell.get("outputs", []):
+                text = str(out.get("text", ""))
+                name = str(out.get("ename", ""))
+                value = str(out.get("evalue", ""))
+                if OUTPUT_CUT in text:
+                    events.append((path.stem, f"cell {label}: printed more than the output "
+                                   "limit; the rest was dropped"))
+                elif name in LIMIT_ERRORS or "Resource temporarily unavailable" in value \
+                        or "File too large" in value:
+                    why = LIMIT_ERRORS.get(name, "hit a resource limit")
+                    events.append((path.stem, f"cell {label} {why} ({name}: {value[:80]})"))
+    return list(dict.fromkeys(events))
+
+
+def check_student(job: Any) -> tuple[list[Any], float]:
+    """Out-of-kernel pass, gradebook overrides and report lines for one graded student."""
+    from .intake import Finding
+    from .tamper_scan import scan_folder
+
+    start = time.perf_counter()
+    root = Path(job.course_root)
+    folder = root / "autograded" / job.student / ASSIGNMENT
+    present = tuple(n for n in NOTEBOOKS if (folder / f"{n}.ipynb").exists())
+    findings: list[Finding] = []
+    hits = scan_folder(root / job.submitted / job.student / ASSIGNMENT,
+                       root / "source" / ASSIGNMENT)
+    try:
+        result = grade_outside(job.student, folder, root, present)
+        differences = reconcile(job.db_url, root, result)
+    except Exception as exc:  # noqa: BLE001 - the in-kernel grades stand
+        findings.append(Finding(job.student, f"out-of-kernel pass failed ({type(exc).__name__}: "
+                                f"{exc}); the in-kernel grades were kept"))
+        return findings, time.perf_counter() - start
+    flagged: set[str] = set()
+    for d in differences:
+        evidence = [h.describe() for h in hits if h.notebook == d.notebook][:3]
+        before = ("awaited a manual grade (test cell deleted or broken)" if d.in_kernel is None
+                  else f"scored {d.in_kernel:g}")
+        text = (f"{d.grade_id}: in the kernel it {before}, outside the kernel {d.outside:g}; "
+                f"kept {d.outside:g} (manual_score override in the gradebook)")
+        if d.message:
+            text += f"; outside: {d.message[:160]}"
+        if evidence:
+            text += "; static scan: " + " | ".join(evidence)
+        findings.append(Finding(job.student, text, d.notebook, "error"))
+        flagged.add(d.notebook)
+    for notebook, event in [*limit_events(folder), *result.events]:
+        findings.append(Finding(job.student, f"limit: {event}", notebook, "warning"))
+    for notebook in dict.fromkeys(h.notebook for h in hits):
+        if notebook in flagged:
+            continue
+        mine = [h.describe() for h in hits if h.notebook == notebook]
+        findings.append(Finding(job.student, "static scan (scores agree): " + " | ".join(
+            mine[:3]) + (f" (+{len(mine) - 3} more)" if len(mine) > 3 else ""), notebook,
+            "warning"))
+    return findings, time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,7 +41,7 @@ from typing import Any
 
 import pytest
 
-from cs230_grading.course import REPO_ROOT, Course, nbgrader_env
+from cs230_grading.course import REPO_ROOT, Course
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -158,10 +158,15 @@ def _write_lab_config(home: Path) -> dict[str, str]:
     }
 
 
-def start_lab(root: Path, home: Path, timeout: float = 60) -> LabServer:
-    """Start ``jupyter lab`` in ``root`` and wait until its API answers."""
+def start_lab(course: Course, home: Path, timeout: float = 60) -> LabServer:
+    """Start ``jupyter lab`` in the course root and wait until its API answers.
+
+    The server's environment points nbgrader (Validate, formgrader) at the course's own
+    gradebook, whatever ``CS230_GRADEBOOK_URL`` the caller has.
+    """
+    root = course.root
     port, token = _free_port(), secrets.token_hex(16)
-    env = nbgrader_env(_write_lab_config(home))
+    env = course.env(_write_lab_config(home))
     env.pop("MPLBACKEND", None)  # the kernels in the page draw inline
     log = home / "jupyter-lab.log"
     cmd = [
@@ -200,7 +205,7 @@ def stop_lab(server: LabServer) -> None:
 
 @pytest.fixture(scope="session")
 def lab_server(course: Course, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    server = start_lab(course.root, tmp_path_factory.mktemp("jupyter-home"))
+    server = start_lab(course, tmp_path_factory.mktemp("jupyter-home"))
     yield server
     stop_lab(server)
 
