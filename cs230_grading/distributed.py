@@ -37,6 +37,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -66,6 +67,9 @@ class CourseKit:
     archive: bytes
     #: course switches (``CS230_*``, ``MPLBACKEND``) for nbgrader and its kernels
     env: dict[str, str]
+    #: the central gradebook's schema version: a worker stamps its private gradebook with
+    #: it instead of asking alembic (a ~5 s subprocess nbgrader runs for a new database)
+    alembic: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,7 +176,20 @@ def build_kit(course: Course) -> CourseKit:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     sha = content_sha(files, *(f"{k}={v}" for k, v in sorted(env.items())))
-    return CourseKit(sha, buf.getvalue(), env)
+    return CourseKit(sha, buf.getvalue(), env, _alembic_version(course.db_url))
+
+
+def _alembic_version(db_url: str) -> str | None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:  # noqa: BLE001 - no stamp: the worker lets nbgrader ask alembic
+        return None
+    finally:
+        engine.dispose()
 
 
 # --- the worker side ---------------------------------------------------------------
@@ -188,11 +205,29 @@ class WorkerCourse:
         os.environ.update(nbgrader_env(kit.env))
         os.environ["CS230_GRADEBOOK_URL"] = self.db_url
         _quiet_sqlalchemy()
+        if kit.alembic:
+            self._stamp_gradebook(kit.alembic)
         self.api = self._load_api()
         with contextlib.chdir(self.root):
             made = self.api.generate_assignment(ASSIGNMENT, force=True, create=True)
         if not made.get("success"):
             raise RuntimeError(f"generate_assignment failed on the worker: {made.get('error')}")
+
+    def _stamp_gradebook(self, version: str) -> None:
+        """Create the private gradebook's tables, stamped with the central schema version."""
+        from nbgrader.api import Base
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.db_url)
+        try:
+            Base.metadata.create_all(bind=engine)
+            with engine.begin() as conn:
+                conn.execute(text("CREATE TABLE alembic_version "
+                                  "(version_num VARCHAR(32) NOT NULL)"))
+                conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"),
+                             {"v": version})
+        finally:
+            engine.dispose()
 
     def _load_api(self) -> Any:
         from nbgrader.apps import NbGraderAPI
@@ -266,14 +301,18 @@ class WorkerCourse:
 
 
 _WORKER_COURSES: dict[str, WorkerCourse] = {}
+#: nbgrader runs in the worker's own process (working folder, environment): on a worker
+#: with several threads, its tasks take turns. Give workers one thread (docs/cluster.md).
+_WORKER_LOCK = threading.Lock()
 
 
 def grade_submission(kit: CourseKit, task: SubmissionTask) -> GradedSubmission:
     """The task run on a worker: grade one submission in the worker's private course."""
-    course = _WORKER_COURSES.get(kit.sha)
-    if course is None:
-        course = _WORKER_COURSES[kit.sha] = WorkerCourse(kit)
-    return course.grade(task)
+    with _WORKER_LOCK:
+        course = _WORKER_COURSES.get(kit.sha)
+        if course is None:
+            course = _WORKER_COURSES[kit.sha] = WorkerCourse(kit)
+        return course.grade(task)
 
 
 # --- the driver side: the ledger and the central gradebook ---------------------------
@@ -330,8 +369,9 @@ def _upsert_ledger(gb: Any, table: Any, student: str, **values: Any) -> None:
 
 def _write_tree(target: Path, files: Mapping[str, bytes]) -> None:
     """Replace ``target`` with ``files`` as a whole (a crash leaves the old or the new)."""
+    for stale in target.parent.glob(f".{target.name}.*-*"):  # left by a killed driver
+        shutil.rmtree(stale, ignore_errors=True)
     fresh = target.with_name(f".{target.name}.new-{os.getpid()}")
-    shutil.rmtree(fresh, ignore_errors=True)
     for rel, blob in files.items():
         (fresh / rel).parent.mkdir(parents=True, exist_ok=True)
         (fresh / rel).write_bytes(zlib.decompress(blob))

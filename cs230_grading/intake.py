@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from .course import ASSIGNMENT, NOTEBOOKS
-from .notebooks import NotebookError, grade_cells, read_notebook
+from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook, write_notebook
 
 STAGED_DIR = "staged"
 
@@ -104,9 +104,43 @@ def stage_submissions(course_root: Path, source_dir: Path) -> Intake:
                     "from another assignment, or its nbgrader metadata was stripped): scored 0",
                     name))
                 continue
-            shutil.copy(path, target / path.name)
+            repairs = _repair(nb)
+            if repairs:
+                write_notebook(nb, target / path.name)
+                findings.append(Finding(student, "; ".join(repairs), name, "warning"))
+            else:
+                shutil.copy(path, target / path.name)
         students.append(student)
     return Intake(students, findings)
+
+
+def _repair(nb) -> list[str]:
+    """Fix in place what would make nbgrader fail the whole student; say what was fixed.
+
+    A cell copied with its nbgrader metadata (same grade id) is dropped after the first
+    copy, and repeated cell ids are renewed.
+    """
+    import uuid
+
+    notes: list[str] = []
+    seen_grades: set[str] = set()
+    seen_ids: set[str] = set()
+    kept = []
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id and grade_id in seen_grades:
+            notes.append(f"duplicated cell {grade_id} dropped (the first copy is graded)")
+            continue
+        if grade_id:
+            seen_grades.add(grade_id)
+        cell_id = cell.get("id")
+        if cell_id and cell_id in seen_ids:
+            cell["id"] = uuid.uuid4().hex[:8]
+        if cell_id:
+            seen_ids.add(cell.get("id"))
+        kept.append(cell)
+    nb.cells = kept
+    return notes
 
 
 def _short(exc: Exception, path: Path) -> str:

@@ -44,7 +44,7 @@ from typing import Any
 
 from .course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook
-from .sandbox import Limits, private_paths, wrap_command
+from .sandbox import private_paths, wrap_command
 from .sandbox import runner as wire
 
 COMMENT_TAG = "[cs230 second pass]"
@@ -511,7 +511,7 @@ def _comment(gb: Any, source_dir: Path, o: CheckOutcome, auto: float | None, pen
 LIMIT_ERRORS = {
     "CellTimeoutError": "ran past the time limit (nbgrader's Execute.timeout)",
     "MemoryError": "hit the memory limit",
-    "DeadKernelError": "killed the kernel",
+    "DeadKernelError": "killed the kernel (or was not run after it died)",
     "BlockingIOError": "hit the process limit (fork failed)",
 }
 

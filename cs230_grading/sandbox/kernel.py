@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
-
 from nbgrader.preprocessors import Execute
 
 from . import Limits, effective_mode, private_paths, sandbox_uid, wrap_command
@@ -85,13 +86,44 @@ class SandboxKernelManager(AsyncKernelManager):
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's ``Execute``, with the sandboxed kernel and a cap on each cell's output."""
+    """nbgrader's ``Execute``, with the sandboxed kernel and a cap on each cell's output.
+
+    When the kernel dies (``os._exit``, a segfault, a limit that kills), nbgrader would fail
+    the whole notebook; here the cell gets a ``DeadKernelError`` output and every later code
+    cell a "not run" error, so the notebook is still graded (later test cells score 0 in the
+    kernel, and the out-of-kernel pass gives them what the student's code deserves).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(*args, **kwargs)
         self._output_limit = Limits.from_env().output_bytes
         self._output_used: dict[int, int] = {}
+        self._dead = False
+
+    def preprocess(self, nb: NotebookNode, resources: Any = None, retries: Any = None) -> Any:
+        self._dead = False
+        self._output_used = {}
+        return super().preprocess(nb, resources, retries)
+
+    async def async_execute_cell(self, cell: NotebookNode, cell_index: int,
+                                 execution_count: int | None = None,
+                                 store_history: bool = True) -> NotebookNode:
+        if self._dead:
+            if cell.cell_type == "code" and cell.source.strip():
+                cell.outputs = [_error("DeadKernelError", "not run: the kernel died in an "
+                                       "earlier cell")]
+            return cell
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count,
+                                                    store_history)
+        except DeadKernelError:
+            self._dead = True
+            cell.outputs.append(_error("DeadKernelError", "the kernel died while running "
+                                       "this cell (os._exit, a crash, or a resource limit)"))
+            return cell
+
+    execute_cell = run_sync(async_execute_cell)
 
     def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
                cell_index: int) -> NotebookNode | None:
@@ -108,6 +140,11 @@ class SandboxedExecute(Execute):
             self._output_used[cell_index] = self._output_limit + 1
             return note
         return super().output(outs, msg, display_id, cell_index)
+
+
+def _error(name: str, value: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=name, evalue=value,
+                        traceback=[f"{name}: {value}"])
 
 
 def _message_size(msg: dict[str, Any]) -> int:

@@ -1,0 +1,113 @@
+"""The adversarial suite: every attack of :mod:`attacks` graded in one pipeline run.
+
+Each attack's notebook must end with the scores its honest code deserves, its report
+lines must say what happened, the honest students graded in the same run must get full
+marks, and nothing may be read or written outside the attacker's own folder (bwrap mode).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from cs230_grading.course import Course, source_points
+from cs230_grading.notebooks import read_notebook
+from cs230_grading.pipeline import run_pipeline
+from cs230_grading.sandbox import effective_mode
+from cs230_grading.variants import model
+
+from .attacks import Q3, Q6, attacks, write_submission
+
+CONTROLS = {"adv-control-q3": Q3, "adv-control-q6": Q6}
+ATTACKS = attacks()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adversarial")
+    course = Course.scratch(root)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CS230_EXECUTE_TIMEOUT", "10")
+        course.generate_assignment()
+        for student, notebook in CONTROLS.items():
+            course.add_submission(student, {notebook: model(notebook).build(
+                course.source_dir, course.release_dir)})
+        for attack in ATTACKS:
+            write_submission(course, attack)
+        out = io.StringIO()
+        result = run_pipeline(root, workers=2, feedback=False, progress=False,
+                              regenerate_release=False, out=out)
+    return course, result, out.getvalue()
+
+
+def _lines(result, student: str) -> list[str]:
+    return [f.line() for f in result.findings if f.student == student]
+
+
+def test_suite_is_large_enough() -> None:
+    assert len(ATTACKS) >= 25
+    assert len({a.student for a in ATTACKS}) == len(ATTACKS)
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.student for a in ATTACKS])
+def test_attack_scores_what_its_honest_code_deserves(graded, attack) -> None:
+    course, result, _ = graded
+    points = source_points(course.source_dir)[attack.notebook]
+    scores = course.scores(attack.student).get(attack.notebook, {})
+    lines = _lines(result, attack.student)
+    if attack.rejected:
+        assert all(v == 0 for v in scores.values()), scores
+        total = result.grades.by_student().get(attack.student)
+        assert total is None or total.notebook_scores[attack.notebook] == 0
+        points = {}
+    for grade_id, full in points.items():
+        if not grade_id.endswith("_test"):
+            continue
+        expected = attack.final.get(grade_id, full)
+        got = scores.get(grade_id)
+        assert got == pytest.approx(expected), (grade_id, got, expected, lines)
+    for phrase in attack.flags:
+        assert any(phrase in line for line in lines), (phrase, lines)
+
+
+def test_honest_students_graded_in_the_same_run(graded) -> None:
+    course, result, _ = graded
+    for student, notebook in CONTROLS.items():
+        points = source_points(course.source_dir)[notebook]
+        scores = course.scores(student)[notebook]
+        assert scores == {gid: pytest.approx(p) for gid, p in points.items()
+                          if gid.endswith("_test")}, student
+        noise = [ln for ln in _lines(result, student) if "missing notebook" not in ln]
+        assert not noise, noise
+
+
+@pytest.mark.skipif(effective_mode() != "bwrap", reason="needs bubblewrap")
+def test_private_files_are_out_of_reach(graded) -> None:
+    course, _, _ = graded
+    for attack in ATTACKS:
+        if not attack.probes:
+            continue
+        nb = read_notebook(course.autograded_dir(attack.student) / f"{attack.notebook}.ipynb")
+        text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                       for o in c.get("outputs", []))
+        assert "LEAKED" not in text, text
+        for label in attack.probes:
+            assert f"BLOCKED {label} " in text, (label, text)
+    stray = [p for p in course.root.rglob("pwned.txt")]
+    assert not stray, stray
+
+
+def test_rerunning_the_override_is_idempotent(graded) -> None:
+    from cs230_grading.second_pass import grade_outside, reconcile
+
+    course, _, _ = graded
+    student = "adv-moved-test"
+    before = course.scores(student)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CS230_EXECUTE_TIMEOUT", "10")
+        result = grade_outside(student, course.autograded_dir(student), course.root, (Q3,))
+    reconcile(course.db_url, course.root, result)
+    assert course.scores(student) == before
+    assert os.path.exists(course.root / "second_pass" / f"{student}.json")
