@@ -585,8 +585,13 @@ def _settle(course: Course, kit: CourseKit, task: SubmissionTask, outcome: Any,
     def second_pass() -> None:
         findings.extend(_second_pass(course, task.student, submitted, task.feedback))
 
-    record_graded(course, kit.sha, task, res, outcome.retries, outcome.worker,
-                  before_ledger=second_pass if _second_pass_enabled() else None)
+    try:
+        record_graded(course, kit.sha, task, res, outcome.retries, outcome.worker,
+                      before_ledger=second_pass if _second_pass_enabled() else None)
+    except Exception as exc:  # noqa: BLE001 - one student's write must not stop the class
+        return StudentResult(student=task.student, success=False, seconds=res.seconds,
+                             log=res.log, error=f"could not record the grades: "
+                             f"{type(exc).__name__}: {_last_line(str(exc))}")
     run.graded.append(task.student)
     log = res.log + (f"\n[cs230] graded on {outcome.worker}{retried}\n")
     extra = {"findings": findings} if "findings" in _RESULT_FIELDS else {}

@@ -187,14 +187,17 @@ def notebook_cells(student_nb: Any, source_nb: Any) -> list[tuple[str, str]]:
     """``(label, source)`` of the code cells to run, in order.
 
     Test cells (graded, not answers) never run. Locked cells run as ``source/`` has them
-    (a deleted one is put back after the cell that precedes it there); everything else
-    (answers, the student's own cells, cells whose metadata was stripped) as submitted.
+    (a deleted one is put back after the cell that precedes it there), but only the ones that
+    import or define something: widgets, demos and visible self-checks are skipped (the
+    kernel ran them already). Everything else (answers, the student's own cells, cells whose
+    metadata was stripped) runs as submitted.
     """
     src_cells = grade_cells(source_nb)
     tests = {gid for gid, c in src_cells.items()
              if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
     locked = {gid: c for gid, c in src_cells.items() if c.cell_type == "code"
               and gid not in tests and not nbgrader_meta(c).get("solution")}
+    skipped = {gid for gid, c in locked.items() if not _defines(c.source)}
     order = [nbgrader_meta(c).get("grade_id") for c in source_nb.cells]
     cells: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -202,13 +205,13 @@ def notebook_cells(student_nb: Any, source_nb: Any) -> list[tuple[str, str]]:
         if cell.cell_type != "code":
             continue
         gid = nbgrader_meta(cell).get("grade_id") or ""
-        if gid in tests or gid in seen:
+        if gid in tests or gid in seen or gid in skipped:
             continue
         seen.add(gid) if gid else None
         source = locked[gid].source if gid in locked else cell.source
         cells.append((gid or f"cell {i + 1}", source))
     for gid, cell in locked.items():  # put deleted locked cells back
-        if gid in seen:
+        if gid in seen or gid in skipped:
             continue
         before = order[:order.index(gid)]
         labels = [label for label, _ in cells]
@@ -216,6 +219,19 @@ def notebook_cells(student_nb: Any, source_nb: Any) -> list[tuple[str, str]]:
         cells.insert(at, (gid, cell.source))
     return [(label, "\n".join("pass" if _MAGIC.match(ln) else ln
                               for ln in source.split("\n"))) for label, source in cells]
+
+
+def _defines(source: str) -> bool:
+    """True when a cell imports or defines a function or class at its top level."""
+    import ast
+
+    try:
+        tree = ast.parse("\n".join("pass" if _MAGIC.match(ln) else ln
+                                   for ln in source.split("\n")))
+    except SyntaxError:
+        return True
+    kinds = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    return any(isinstance(node, kinds) for node in tree.body)
 
 
 # --- the grader's side ---------------------------------------------------------------------------
@@ -233,7 +249,10 @@ class StudentNamespace:
 
     def load(self) -> None:
         """Run the cells (again, after a restart), skipping ones that hung or killed it."""
-        self.process.start()
+        try:
+            self.process.request({"op": "reset"}, self.process.timeout)
+        except StudentCodeError:
+            self.process.start()
         for index, (label, source) in enumerate(self.cells):
             if index in self.skip:
                 continue

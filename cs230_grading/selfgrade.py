@@ -194,9 +194,10 @@ def score_lines(grades: Sequence[CellGrade]) -> list[str]:
                     status = "passed" if g.auto else "graded"
                 elif not g.auto:
                     status = "not answered"
+                elif g.score > 0:
+                    status = "partial credit"
                 else:
-                    partial = "partial credit: " if g.score > 0 else "failed: "
-                    status = partial + _message(g)
+                    status = "failed: " + _message(g)
             lines.append(f"  {g.grade_id:<{width}}  {score:>5} / {_fmt(g.max_score):<3}  {status}")
             if g.score is not None:
                 auto_total += g.score

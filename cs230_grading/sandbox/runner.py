@@ -8,7 +8,7 @@ strings, tuples, lists, sets, dicts, NumPy arrays of non-object dtype): never a 
 an object of the student's, so nothing the student defines runs in the grading process.
 
 Messages are a 4-byte big-endian length followed by UTF-8 JSON. Requests:
-``exec`` (run one cell), ``names`` (what the cells defined), ``call`` (call a function;
+``reset`` (a fresh namespace), ``exec`` (run one cell), ``names`` (what the cells defined), ``call`` (call a function;
 names in ``overrides`` become stubs that call back into the grader while the call runs).
 """
 
@@ -178,7 +178,10 @@ class Runner:
             except EOFError:
                 return
             op = request.get("op")
-            if op == "exec":
+            if op == "reset":  # a fresh namespace for the next notebook
+                self.ns = {"__name__": "__main__", "__builtins__": __builtins__}
+                reply = {"status": "ok"}
+            elif op == "exec":
                 reply = self.exec_cell(request["source"], request["file"])
             elif op == "names":
                 reply = self.names()

@@ -10,6 +10,9 @@ Session fixtures:
   no update check, no "build recommended" dialog.
 * ``browser_context``: Debian's Chromium (``/usr/bin/chromium``, never ``playwright
   install``) with a fresh user data folder.
+* ``sample_class``: two students of the sample class graded by ``cs230-grade run`` in that
+  course, started in the background with the first test when the formgrader test is
+  selected (it runs last), so grading overlaps the student tests.
 
 Per test, ``lab`` is a :class:`Lab`: a new page that records console errors, with
 helpers to open a notebook, run it, edit answer cells through the JupyterLab
@@ -55,12 +58,13 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
 RELEASE_SNAPSHOT = "release-for-students"
 SAMPLE_STUDENTS = ("sample-full", "sample-blank")
+_TAKEN: list[Path] = []  # screenshots written in this session
 SKIP_REASON = (
     "Debian's Chromium is not installed at /usr/bin/chromium "
     "(apt-get install chromium); the browser tests need it"
 )
-#: Console messages JupyterLab itself logs in a healthy session (none known so far).
-BENIGN_CONSOLE = [re.compile(p) for p in (r"favicon\.ico",)]
+#: Console errors to ignore everywhere: none so far (JupyterLab logs none when healthy).
+BENIGN_CONSOLE: list[re.Pattern[str]] = []
 
 
 # -- collection and reporting -------------------------------------------------
@@ -77,10 +81,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
-        count = len(list(SCREENSHOTS.glob("*.png")))
+    if _TAKEN:
         terminalreporter.write_sep("-", "browser screenshots")
-        terminalreporter.write_line(f"{count} screenshots in {SCREENSHOTS}")
+        terminalreporter.write_line(f"{len(_TAKEN)} screenshots in {SCREENSHOTS}")
 
 
 # -- the course and the server ------------------------------------------------
@@ -428,6 +431,7 @@ class Lab:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=full_page)
+        _TAKEN.append(path)
         return path
 
     def real_console_errors(self) -> list[str]:
