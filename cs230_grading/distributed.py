@@ -197,8 +197,9 @@ class WorkerCourse:
     """A private course on a worker: built once from a kit, reused for every task."""
 
     def __init__(self, kit: CourseKit) -> None:
-        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-        self.root = Path(tempfile.mkdtemp(prefix="cs230-worker-", dir=base))
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+        _sweep_dead_courses(Path(base))
+        self.root = Path(tempfile.mkdtemp(prefix=f"cs230-worker-{os.getpid()}-", dir=base))
         with tarfile.open(fileobj=io.BytesIO(kit.archive), mode="r:gz") as tar:
             tar.extractall(self.root, filter="data")
         self.db_url = f"sqlite:///{self.root / 'gradebook.db'}?timeout=60"
@@ -298,6 +299,24 @@ class WorkerCourse:
         for attr, top in (("autograded", "autograded"), ("feedback", "feedback")):
             files = _tree_files(self.root / top / out.student / ASSIGNMENT)
             setattr(out, attr, {k: zlib.compress(v, 6) for k, v in files.items()})
+
+
+def _sweep_dead_courses(base: Path) -> None:
+    """Remove private courses left by worker processes that died (killed, crashed)."""
+    for folder in base.glob("cs230-worker-*-*"):
+        pid = folder.name.split("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def release_worker_courses() -> int:
+    """Run on each worker at the end of a run: delete its private courses."""
+    with _WORKER_LOCK:
+        for course in _WORKER_COURSES.values():
+            shutil.rmtree(course.root, ignore_errors=True)
+        count = len(_WORKER_COURSES)
+        _WORKER_COURSES.clear()
+    return count
 
 
 _WORKER_COURSES: dict[str, WorkerCourse] = {}
@@ -559,6 +578,7 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
                 run.write_seconds += time.perf_counter() - tick
                 bar.set_postfix_str(task.student)
                 bar.update()
+            engine.run_on_workers(release_worker_courses)
     run.seconds = time.perf_counter() - start
     return run
 

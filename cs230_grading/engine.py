@@ -148,6 +148,13 @@ class GradingEngine:
             except Exception as exc:  # noqa: BLE001 - the worker itself died
                 yield TaskOutcome(by_key[future.key], error=f"worker failed: {exc}")
 
+    def run_on_workers(self, func: Callable[[], Any]) -> dict[str, Any]:
+        """Run ``func()`` once on every current worker (best effort: clean-up, warm-up)."""
+        try:
+            return dict(self.client.run(func))
+        except Exception:  # noqa: BLE001 - a worker that went away has nothing to clean
+            return {}
+
     def worker_threads(self) -> int:
         """Threads across the cluster's current workers (at least 1, to queue one task)."""
         return max(1, sum(self.client.nthreads().values()))

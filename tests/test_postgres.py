@@ -25,7 +25,7 @@ from cs230_grading.intake import stage_submissions
 from cs230_grading.results import collect_grades
 from cs230_grading.samples import sample_plan, write_sample_class
 
-CLASS = ("sample-blank", "sample-full", "sample-partial")
+CLASS = ("sample-blank", "sample-partial")  # "No response." comments; scores, manual items
 PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
 
 

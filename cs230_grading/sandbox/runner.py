@@ -8,8 +8,9 @@ strings, tuples, lists, sets, dicts, NumPy arrays of non-object dtype): never a 
 an object of the student's, so nothing the student defines runs in the grading process.
 
 Messages are a 4-byte big-endian length followed by UTF-8 JSON. Requests:
-``reset`` (a fresh namespace), ``exec`` (run one cell), ``names`` (what the cells defined), ``call`` (call a function;
-names in ``overrides`` become stubs that call back into the grader while the call runs).
+``reset`` (a fresh namespace), ``exec`` (run one cell), ``names`` (what the cells defined),
+``call`` (call a function; names in ``overrides`` become stubs that call back into the grader
+while the call runs).
 """
 
 from __future__ import annotations

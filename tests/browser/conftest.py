@@ -389,6 +389,16 @@ class Lab:
             self.wait_idle(timeout)
         raise RuntimeError("run_all did not finish")
 
+    def run_cells(self, *grade_ids: str, timeout: float = 60) -> list[Cell]:
+        """Run only these cells, in this order (as pressing Shift+Enter on each would)."""
+        for grade_id in grade_ids:
+            index = next(c.index for c in self.cells() if c.grade_id == grade_id)
+            self.page.evaluate("i => { window.jupyterapp.shell.currentWidget.content"
+                               ".activeCellIndex = i; }", index)
+            self.command("notebook:run-cell")
+            self.wait_idle(timeout)
+        return self.cells()
+
     def set_source(self, grade_id: str, source: str) -> None:
         """Replace the text of the cell with this nbgrader grade id, as typing would."""
         found = self.page.evaluate(
