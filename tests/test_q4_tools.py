@@ -178,3 +178,18 @@ def test_notebook_with_stubs_fails_only_in_dependent_cells(tmp_path: Path) -> No
     assert _errors(cells) == {"q4_i_test", "q4_ii_test"}
     text = "".join(o.get("evalue", "") for o in cells["q4_ii_test"].outputs)
     assert "not implemented" in text
+
+
+def test_collected_self_checks_give_the_validate_message(capsys) -> None:
+    from selfcheck import FAIL, collect
+
+    assert collect(q4_tools.selfcheck_solution, ref.l1_solution) == (True, "")
+    ok, why = collect(q4_tools.selfcheck_solution, lambda w, H, a: np.zeros(3))
+    assert not ok and why == "w has shape (3,), expected (3, 4)"
+    ok, why = collect(q4_tools.selfcheck_grad, stub)
+    assert not ok and why.startswith("stub is not implemented yet")
+    ok, why = collect(q4_tools.selfcheck_grad, lambda g, w, a: 1 / 0)
+    assert not ok and "ZeroDivisionError" in why
+    assert f"{FAIL} w has shape (3,)" in capsys.readouterr().out
+    assert collect(q4_tools.selfcheck_grad, stub, echo=False)[0] is False
+    assert capsys.readouterr().out == ""

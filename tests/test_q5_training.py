@@ -139,3 +139,48 @@ def test_tools_hold_no_answers() -> None:
     text = (SOURCE / "q5_tools.py").read_text()
     assert ".T @" not in text  # no backward matrix products
     assert "1 - D_" not in text and "1.0 - D_" not in text  # no output-layer formulas
+
+
+def test_part_i_check_counts_once_the_helpers_pass() -> None:
+    def output_layer_grads(Dr, Df):  # wrong: 1/n and 1/m missing
+        return 1 - Dr, -Df
+
+    def halved(W_d, acts, X, Xf, output_grads=None):
+        return [g / 2 for g in gan.discriminator_grads(W_d, acts, X, Xf)]
+
+    def on_wrong_helper(W_d, acts, X, Xf, output_grads=None):
+        return gan.discriminator_grads(W_d, acts, X, Xf, output_grads=output_layer_grads)
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    helpers = (gan.output_layer_grads, gan.backprop_layer)
+    ok, text = _quiet(tools.check_part_i, gan.discriminator_grads, *helpers)
+    assert ok and tools.FAIL not in text
+    ok, text = _quiet(tools.check_part_i, halved, *helpers)
+    assert not ok and tools.FAIL in text
+    # the hidden tests grade part i with correct helpers: a wrong helper is not part i's fault
+    ok, text = _quiet(tools.check_part_i, on_wrong_helper, output_layer_grads,
+                      gan.backprop_layer)
+    assert ok and "first make output_layer_grads pass" in text
+    ok, text = _quiet(tools.check_part_i, stub, *helpers)
+    assert not ok and "stub is not implemented yet" in text
+    ok, text = _quiet(tools.check_part_v, gan.generator_grads, *helpers,
+                      gan.grad_wrt_generator_output)
+    assert ok and tools.FAIL not in text
+
+
+def test_demo_names_the_functions_to_write_first() -> None:
+    def generator_step(W_g, grads, lr):
+        raise NotImplementedError()
+
+    def output_layer_grads(D_real, D_fake):
+        raise NotImplementedError()
+
+    def discriminator_grads(W_d, acts, X, Xf, output_grads=None):
+        return gan.discriminator_grads(W_d, acts, X, Xf, output_grads=output_layer_grads)
+
+    with pytest.raises(NotImplementedError,
+                       match="implement output_layer_grads, generator_step first"):
+        tools.train_gan(discriminator_grads, gan.generator_grads, gan.discriminator_step,
+                        generator_step, steps=5)

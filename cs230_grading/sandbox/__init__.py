@@ -186,11 +186,11 @@ def wrap_command(cmd: Sequence[str], *, kind: str, cwd: Path, limits: Limits | N
         return launcher
     # when Python lives under a folder only root may enter (/root/.pyenv), hide that folder
     # and put Python back, so that the unprivileged uid can run it and sees nothing else
-    visible: list[Path] = []
+    # Python itself stays visible even under a hidden folder (a virtualenv in /tmp, say)
+    visible: list[Path] = list(python)
     mkdirs: list[Path] = []
     if drop is not None:
         hidden = [*hidden, *closed]
-        visible += python
         for top in closed:
             for prefix in python:
                 if _inside(prefix, top):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,10 @@ class SandboxKernelManager(AsyncKernelManager):
         env["MPLCONFIGDIR"] = "/tmp/matplotlib"
         env["IPYTHONDIR"] = "/tmp/ipython"
         kw["env"] = env
+        # The kernel's own start-up banners (printed with no parent process) are not the
+        # student's output, which reaches nbgrader over ZMQ: keep them off the terminal.
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
         if self.sandbox_mode != "off":
             if self.kernel_spec is not None:
                 self.kernel_spec.interrupt_mode = "message"
@@ -76,7 +81,8 @@ class SandboxKernelManager(AsyncKernelManager):
             kernel_cmd = wrap_command(
                 kernel_cmd, kind="kernel", cwd=cwd,
                 writable=[Path(self._rundir)] if self._rundir else [],
-                readable=[cwd], hidden=private_paths(roots), mode=self.sandbox_mode)
+                readable=[cwd, REPO_ROOT / "cs230_grading"], hidden=private_paths(roots),
+                mode=self.sandbox_mode)
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:

@@ -397,8 +397,9 @@ def _assembly_check(check: Callable[[], Any], func: Callable[..., Any],
     if not failing:
         print(text, end="")
         return False
-    print(f"(the finite-difference check of {name} counts once {', '.join(failing)} "
-          "pass their own checks: the hidden tests grade this part with correct helpers)")
+    print(f"(the finite-difference check of {name} is not counted yet: first make "
+          f"{', '.join(failing)} pass its own check; the hidden tests grade {name} with "
+          "correct helpers)")
     return True
 
 
