@@ -117,7 +117,7 @@ class GradingEngine:
                         n_workers=self.workers,
                         threads_per_worker=1,
                         processes=True,
-                        dashboard_address=None,
+                        dashboard_address=":0",  # no fixed port to collide on
                         memory_limit=0,
                         silence_logs=50,
                     )

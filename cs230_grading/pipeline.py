@@ -14,6 +14,7 @@ terminal and the report).
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import TextIO
 
 from .autograde import StudentJob, StudentResult, grade_student
 from .course import Course
-from .engine import GradingEngine
+from .distributed import grade_all_distributed
+from .engine import SCHEDULER_ENV, GradingEngine
 from .intake import STAGED_DIR, Finding, stage_submissions
 from .report import write_report
 from .results import ClassGrades, collect_grades, write_scores_csv
@@ -52,9 +54,17 @@ def run_pipeline(
     regenerate_release: bool = True,
     feedback: bool = True,
     progress: bool = True,
+    shared_nothing: bool | None = None,
     out: TextIO = sys.stdout,
 ) -> PipelineResult:
-    """Run the whole instructor job on the course at ``course_root``."""
+    """Run the whole instructor job on the course at ``course_root``.
+
+    ``shared_nothing`` picks how workers grade: ``False``, in-process against the shared
+    course folder and gradebook (the fast default on one machine); ``True``, in a private
+    course on each worker, with the driver alone writing the gradebook (needed on a
+    cluster without a shared filesystem). ``None`` means: shared-nothing when a scheduler
+    address is given (``--scheduler`` or ``CS230_DASK_SCHEDULER``).
+    """
     start = time.perf_counter()
     course = Course(course_root, db_url=db_url)
     say = _printer(out)
@@ -72,7 +82,10 @@ def run_pipeline(
     if students:
         say(f"Autograding {len(students)} students on "
             f"{'the cluster at ' + scheduler if scheduler else 'this machine'}...")
-        results = grade_all(course, students, workers=workers, scheduler=scheduler,
+        if shared_nothing is None:
+            shared_nothing = bool(scheduler or os.environ.get(SCHEDULER_ENV))
+        grade = grade_all_distributed if shared_nothing else grade_all
+        results = grade(course, students, workers=workers, scheduler=scheduler,
                             feedback=feedback, progress=progress, out=out)
         for student in students:
             res = results.get(student)

@@ -11,8 +11,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 from cs230_grading.course import REPO_ROOT
 
-# conda splits dask[distributed] into two packages.
-CONDA_NAMES = {"dask[distributed]": {"dask", "distributed"}}
+# conda splits dask[distributed] into two packages and names psycopg2 without -binary.
+CONDA_NAMES = {"dask[distributed]": {"dask", "distributed"}, "psycopg2-binary": {"psycopg2"}}
 
 
 def _requirement(spec: str) -> tuple[str, str]:
