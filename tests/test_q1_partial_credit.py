@@ -100,7 +100,7 @@ def test_release_holds_no_key(course: Course) -> None:
         assert nbgrader_meta(cells[f"q1_{q}_test"])["points"] == 2
 
 
-def test_release_runs_failing_only_in_answer_cells(course: Course, tmp_path, monkeypatch) -> None:
+def test_release_fails_where_answers_are_missing(course: Course, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("MPLBACKEND", "Agg")
     for name in FILES[1:]:
         shutil.copy(course.release_dir / name, tmp_path / name)
@@ -109,7 +109,11 @@ def test_release_runs_failing_only_in_answer_cells(course: Course, tmp_path, mon
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     failed = {nbgrader_meta(c).get("grade_id") for c in nb.cells
               if any(o["output_type"] == "error" for o in c.get("outputs", []))}
-    assert failed == {f"q1_{q}" for q in QUESTIONS}
+    # the answer cells' stubs, and each test cell's well-formedness assertion (so that
+    # nbgrader's Validate fails with the self-check's message)
+    assert failed == {f"q1_{q}{end}" for q in QUESTIONS for end in ("", "_test")}
     for q in QUESTIONS:
-        out = grade_cells(nb)[f"q1_{q}_test"].outputs[0]["text"]
-        assert out.startswith("\u2718") and "not defined yet" in out
+        outputs = grade_cells(nb)[f"q1_{q}_test"].outputs
+        assert outputs[0]["text"].startswith("\u2718") and "not defined yet" in outputs[0]["text"]
+        assert outputs[-1]["ename"] == "AssertionError"
+        assert f"`answer_{q}` is not defined yet" in outputs[-1]["evalue"]

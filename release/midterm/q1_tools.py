@@ -2,7 +2,9 @@
 
 * :func:`check_answer` says whether an answer is *well formed* (a set of
   options i to iv, in one of the accepted forms). It never says whether the
-  answer is right: the hidden tests decide that at grading time.
+  answer is right: the hidden tests decide that at grading time. Each test cell
+  asserts it (through ``selfcheck.collect``), so nbgrader's Validate button fails
+  on a malformed answer with this message.
 * :func:`choice_widget` shows a question's options as checkboxes. Ticking them
   sets the answer variable (``answer_a`` ...) in the notebook and shows the
   line to put in the answer cell. Only the code in the answer cell is graded.
@@ -69,18 +71,16 @@ def answer_line(question: str, chosen: Iterable[str]) -> str:
     return f"answer_{question} = {body}"
 
 
-def check_answer(namespace: MutableMapping[str, Any], name: str) -> None:
+def check_answer(namespace: MutableMapping[str, Any], name: str) -> bool:
     """Print whether ``namespace[name]`` is a well-formed answer (never whether it is right)."""
     if name not in namespace:
-        report(False, f"`{name}` is not defined yet: write it in the answer cell and run it")
-        return
+        return report(False, f"`{name}` is not defined yet: write it in the answer cell and run it")
     try:
         chosen = parse_choice(namespace[name])
     except ValueError as exc:
-        report(False, f"`{name}` is not well formed: {exc}")
-        return
+        return report(False, f"`{name}` is not well formed: {exc}")
     listed = ", ".join(f"({o})" for o in OPTIONS if o in chosen) or "no option"
-    report(True, f"`{name}` is well formed: you chose {listed}")
+    return report(True, f"`{name}` is well formed: you chose {listed}")
 
 
 def choice_widget(question: str, namespace: MutableMapping[str, Any]) -> Any:

@@ -32,6 +32,10 @@ cs230-q3-plot         Image        PNG drawing of the volumes through the networ
 ====================  ===========  ==============================================
 
 Under autograding (``NBGRADER_EXECUTION`` set) :func:`show_explorer` builds nothing.
+
+Each test cell re-runs the self-checks of the functions its part uses (``check_conv_functions``
+for parts i-iii, ``check_pool_and_network`` for iv-vi, ``check_fc_function`` for vii) through
+``selfcheck.collect`` and asserts them, so nbgrader's Validate button fails with their message.
 """
 
 from __future__ import annotations
@@ -66,9 +70,11 @@ def _self_check(func: Callable[..., Any], args: tuple, expected: Any) -> bool:
 
 
 def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # NumPy arrays and scalars
+        value = value.tolist()
     if isinstance(value, (tuple, list)):
         return tuple(_plain(v) for v in value)
-    return value.item() if hasattr(value, "item") else value
+    return value
 
 
 def check_conv_functions(conv_output_shape: Callable, conv_num_params: Callable) -> bool:
@@ -84,13 +90,24 @@ def check_conv_functions(conv_output_shape: Callable, conv_num_params: Callable)
 def check_network_functions(maxpool_output_shape: Callable, network_output: Callable,
                             fc_num_params: Callable) -> bool:
     """Small known cases: an 8x8x1 input through 1x1 convolutions with 2 filters."""
+    results = [check_pool_and_network(maxpool_output_shape, network_output),
+               check_fc_function(fc_num_params)]
+    return all(results)
+
+
+def check_pool_and_network(maxpool_output_shape: Callable, network_output: Callable) -> bool:
+    """The part of :func:`check_network_functions` that parts iv-vi depend on."""
     results = [
         _self_check(maxpool_output_shape, ((4, 6, 2), 2, 2), (2, 3, 2)),
         _self_check(network_output, ((8, 8, 1), 1, 1, 0, 2, 1), ((4, 4, 2), 4)),
         _self_check(network_output, ((8, 8, 1), 1, 1, 0, 2, 2), ((2, 2, 2), 10)),
-        _self_check(fc_num_params, ((1, 1, 1), 3), 6),
     ]
     return all(results)
+
+
+def check_fc_function(fc_num_params: Callable) -> bool:
+    """The part of :func:`check_network_functions` that part vii depends on."""
+    return _self_check(fc_num_params, ((1, 1, 1), 3), 6)
 
 
 # -- The explorer ---------------------------------------------------------------------

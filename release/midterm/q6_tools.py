@@ -3,7 +3,10 @@ timing, and self-checks. Every function takes *your* functions as arguments; not
 computes attention itself.
 
 Self-checks tell you whether an answer is well formed (type, shape, finite); the hidden
-tests decide whether it is right. They print and never raise.
+tests decide whether it is right. They print and never raise; each test cell asserts the
+well-formedness of its own function (through ``selfcheck.collect``), so that nbgrader's
+Validate button fails with the self-check's message. The comparison of your two versions
+(:func:`compare_versions`) is printed only.
 
 While nbgrader grades the notebook (``NBGRADER_EXECUTION`` set) the picture, the explorer
 and the timing are skipped.
@@ -308,8 +311,9 @@ def _example(height: int = 5, width: int = 6) -> tuple[np.ndarray, np.ndarray, n
 def selfcheck_num_params(num_params: Callable[[int, int], int]) -> None:
     with _guarded("num_params"):
         value = _try_call(num_params, IN_CHANNELS, OUT_CHANNELS)
-        ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
-        report(ok, f"num_params(3, 5) is a positive integer (got {type(value).__name__})")
+        whole = (isinstance(value, (int, float, np.integer, np.floating))
+                 and not isinstance(value, bool) and float(value).is_integer() and value > 0)
+        report(whole, f"num_params(3, 5) is a positive whole number (got {type(value).__name__})")
 
 
 def selfcheck_normalize(normalize_channels: Callable[[np.ndarray], np.ndarray]) -> None:
@@ -338,15 +342,24 @@ def selfcheck_attention(attention: Attention) -> bool:
 
 
 def selfcheck_vectorized(attention_loops: Attention, attention_vectorized: Attention) -> None:
-    if not selfcheck_attention(attention_vectorized):
-        return
+    if selfcheck_attention(attention_vectorized):
+        compare_versions(attention_loops, attention_vectorized)
+
+
+def compare_versions(attention_loops: Attention, attention_vectorized: Attention) -> None:
+    """Print the relative error between your two versions (when both run and agree in shape)."""
     with _guarded("the comparison"):
         image, k, v = _example(9, 7)
-        y_vec = _try_call(attention_vectorized, image, k, v)
+        try:
+            y_vec = _try_call(attention_vectorized, image, k, v)
+        except NotImplementedYet:
+            return
         try:
             y_loops = _try_call(attention_loops, image, k, v)
         except NotImplementedYet:
             print("(attention_loops is not implemented: nothing to compare with)")
+            return
+        if np.shape(y_loops) != np.shape(y_vec):
             return
         error = rel_error(y_loops, y_vec)
         report(error < 1e-7, f"relative error between your two versions: {error:.2e}")
@@ -357,6 +370,7 @@ __all__ = [
     "PASS",
     "autograding",
     "compare_timing",
+    "compare_versions",
     "demo_kernels",
     "load_photo",
     "pixel_explorer",

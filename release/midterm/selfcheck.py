@@ -7,8 +7,11 @@ whether an answer is right: the hidden tests do that at grading time.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -24,6 +27,42 @@ def report(ok: bool, message: str) -> bool:
     """Print one self-check line and return ``ok``."""
     print(f"{PASS if ok else FAIL} {message}")
     return ok
+
+
+class Outcome(NamedTuple):
+    """What :func:`collect` found: ``ok`` and the first failing line (without its cross)."""
+
+    ok: bool
+    first_failure: str
+
+
+def collect(check: Callable[..., Any], *args: Any, echo: bool = True, **kwargs: Any) -> Outcome:
+    """Run a self-check, show its lines, and return ``(ok, first_failure)``.
+
+    A check fails when it prints a line starting with the cross, returns ``False``, or raises
+    (a stub's NotImplementedError becomes "... is not implemented yet"). ``echo=False`` runs it
+    silently. A test cell ends with ``assert ok, first_failure`` so that nbgrader's Validate
+    button fails with the self-check's own message.
+    """
+    buffer = io.StringIO()
+    result: Any = None
+    with contextlib.redirect_stdout(buffer):
+        try:
+            result = check(*args, **kwargs)
+        except (NotImplementedYet, NotImplementedError) as exc:
+            report(False, str(exc) or "a function is not implemented yet")
+        except Exception as exc:  # noqa: BLE001 - shown to the student
+            name = getattr(check, "__name__", "the self-check")
+            report(False, f"{name} stopped: {type(exc).__name__}: {exc}")
+    text = buffer.getvalue()
+    if echo:
+        sys.stdout.write(text)
+    failures = [line[len(FAIL):].strip() for line in text.splitlines() if line.startswith(FAIL)]
+    if failures:
+        return Outcome(False, failures[0])
+    if result is False:
+        return Outcome(False, f"{getattr(check, '__name__', 'the self-check')} failed")
+    return Outcome(True, "")
 
 
 def try_call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
