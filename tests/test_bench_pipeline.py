@@ -21,6 +21,7 @@ def _run(students: int) -> str:
     return proc.stdout
 
 
+@pytest.mark.slow
 def test_quick_benchmark_scores_match_serial() -> None:
     out = _run(3)
     assert "scores identical: True" in out

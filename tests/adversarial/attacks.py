@@ -43,6 +43,9 @@ WRONG_Q3 = {
                                                                    "vi")},
     "q3_vii_answer": 'part_vii = ("iv", 1)',
 }
+#: The visible self-check after the hidden region would still fail the wrong answers in the
+#: kernel; a cheat that fakes the graders silences it too.
+SILENCE_SELFCHECK = "collect = lambda *a, **k: (True, '')\n"
 FAKE_CHECKS = ("types.SimpleNamespace(**{f'check_part_{p}': (lambda ns: None) for p in "
                "('i', 'ii', 'iii', 'iv', 'v', 'vi', 'vii')})")
 
@@ -253,7 +256,7 @@ probe("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
                             "def conv_output_shape(*args):\n    return AnyShape()\n"}), ZERO_Q3),
         Attack("adv-patch-builtins", Q3, "replaces builtins.__import__ to fake the graders",
                answers(Q3, _first_answer(
-                   "import builtins, types\n_real = builtins.__import__\n"
+                   SILENCE_SELFCHECK + "import builtins, types\n_real = builtins.__import__\n"
                    f"_fake = {FAKE_CHECKS}\n"
                    "def _imp(name, *args, **kw):\n"
                    "    if name.startswith('cs230_grading.graders'):\n"
@@ -271,7 +274,7 @@ probe("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
                )), ZERO_Q3, ("in the kernel it scored", "hooks into IPython")),
         Attack("adv-sys-modules", Q3, "replaces cs230_grading's graders in sys.modules",
                answers(Q3, _first_answer(
-                   "import sys, types\n"
+                   SILENCE_SELFCHECK + "import sys, types\n"
                    f"sys.modules['cs230_grading.graders.q3'] = {FAKE_CHECKS}\n"
                    "sys.modules['cs230_grading.graders'] = types.SimpleNamespace("
                    "q3=sys.modules['cs230_grading.graders.q3'])")), ZERO_Q3,
