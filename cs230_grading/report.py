@@ -40,6 +40,11 @@ def distribution_png(grades: ClassGrades) -> bytes:
             values = [s.notebook_scores.get(name, 0.0) for s in grades.students]
             top = NOTEBOOK_POINTS[name]
             title = f"{TITLES[name]} (/{top:g})"
+            prefix = name.split("_")[0] + "_"
+            waiting = sum(any(g.startswith(prefix) for g in s.awaiting_manual)
+                          for s in grades.students)
+            if waiting:
+                title += f"\n{waiting} awaiting manual grading (counted as 0)"
         bins = min(20, int(top) + 1)
         ax.hist(values, bins=bins, range=(0, top), color="#8c1515", edgecolor="white")
         ax.set_title(title, fontsize=10)
