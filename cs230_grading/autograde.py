@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 from .course import ASSIGNMENT
@@ -111,6 +110,3 @@ def _last_line(text: str) -> str:
     lines = [ln for ln in str(text).strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""
 
-
-def is_course(root: str | Path) -> bool:
-    return (Path(root) / "nbgrader_config.py").exists()

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -265,8 +265,3 @@ def source_points(source_dir: str | Path) -> dict[str, dict[str, float]]:
         }
     return table
 
-
-def iter_students(submitted_root: Path) -> Iterable[str]:
-    if not submitted_root.is_dir():
-        return []
-    return sorted(p.name for p in submitted_root.iterdir() if p.is_dir())
