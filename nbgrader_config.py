@@ -20,7 +20,14 @@ Environment overrides (all optional):
 import os
 from pathlib import Path
 
+from cs230_grading.toolpath import use_interpreter_tools
+
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
+
+# Every nbgrader app, and the Jupyter server's formgrader and Validate, load this file: from
+# here on, tools that nbgrader runs by name (alembic, for a new gradebook) are this
+# interpreter's own, also when .venv/bin/nbgrader or .venv/bin/jupyter runs unactivated.
+use_interpreter_tools()
 
 COURSE_ROOT = Path(__file__).resolve().parent
 

@@ -11,4 +11,10 @@ Nothing in here ships to students: the release notebooks never import it.
 * :mod:`cs230_grading.pipeline`: the instructor's one-command job.
 """
 
+from .toolpath import use_interpreter_tools
+
 __version__ = "0.1.0"
+
+# Tools nbgrader starts by name (alembic) must come from this installation, also when
+# the kit runs as .venv/bin/... without the environment activated.
+use_interpreter_tools()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from .course import ASSIGNMENT
+from .folders import last_good_copy, restore
 
 _APIS: dict[tuple[str, str, str], Any] = {}
 
@@ -68,22 +70,31 @@ def grade_student(job: StudentJob) -> StudentResult:
     start = time.perf_counter()
     _quiet_sqlalchemy()
     api = worker_api(job.course_root, job.db_url, job.submitted)
+    root = Path(job.course_root)
+    autograded = root / "autograded" / job.student / ASSIGNMENT
+    feedback = root / "feedback" / job.student / ASSIGNMENT
+    findings: list = []
+    pass_seconds = 0.0
     cwd = os.getcwd()
     os.chdir(job.course_root)
+    # nbgrader rewrites both folders in place, and deletes them when it fails: the last
+    # good copies are kept until this student's grading has succeeded.
     try:
-        result = api.autograde(ASSIGNMENT, job.student, force=True, create=True)
-        log = result.get("log", "")
-        findings: list = []
-        pass_seconds = 0.0
-        if result.get("success") and second_pass_enabled():
-            from .second_pass import check_student
+        with last_good_copy(autograded, *([feedback] if job.feedback else [])):
+            result = api.autograde(ASSIGNMENT, job.student, force=True, create=True)
+            log = result.get("log", "")
+            if result.get("success") and second_pass_enabled():
+                from .second_pass import check_student
 
-            findings, pass_seconds = check_student(job)
-        if result.get("success") and job.feedback:
-            fb = api.generate_feedback(ASSIGNMENT, job.student, force=True)
-            log += fb.get("log", "")
-            if not fb.get("success"):
-                result = {"success": False, "error": fb.get("error", "feedback failed")}
+                findings, pass_seconds = check_student(job)
+            if result.get("success") and job.feedback:
+                fb = api.generate_feedback(ASSIGNMENT, job.student, force=True)
+                log += fb.get("log", "")
+                if not fb.get("success"):
+                    result = {"success": False, "error": fb.get("error", "feedback failed")}
+            if not result.get("success"):
+                restore(autograded)
+                restore(feedback)  # no-op when feedback was not asked for
     finally:
         os.chdir(cwd)
     return StudentResult(

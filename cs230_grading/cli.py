@@ -28,14 +28,6 @@ def _course_root(value: str | None) -> Path:
     return root
 
 
-def _write_rubric(root: Path) -> None:
-    from .pipeline import REPORT_DIR
-    from .rubric import write_rubric
-
-    path = write_rubric(root / "source" / "midterm", root / REPORT_DIR)
-    print(f"Rubric for manual grading: {path}")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cs230-grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -89,14 +81,11 @@ def main(argv: list[str] | None = None) -> int:
                                   db_url=db_url, feedback=not args.no_feedback,
                                   progress=not args.no_progress,
                                   shared_nothing=args.shared_nothing)
-            _write_rubric(root)
             return result.exit_code
         if args.command == "report":
             from .pipeline import rebuild_report
 
-            code = rebuild_report(root, db_url=db_url).exit_code
-            _write_rubric(root)
-            return code
+            return rebuild_report(root, db_url=db_url).exit_code
     except (NbgraderError, FileExistsError, ValueError) as exc:
         print(f"cs230-grade: {exc}", file=sys.stderr)
         return 2

@@ -8,16 +8,20 @@ instructor's own gradebook.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from nbformat import NotebookNode
 
+from .folders import replace_folder
 from .notebooks import grade_cells, nbgrader_meta, read_notebook, write_notebook
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +43,8 @@ NOTEBOOK_POINTS: dict[str, float] = {
     "q5_gan_backprop": 25,
     "q6_numpy_attention": 15,
 }
+#: Prefix of the scratch folder (in the course root) a new release is generated into.
+RELEASE_STAGING = ".release-staging-"
 EXAM_POINTS = 100
 EXTRA_CREDIT = 5
 
@@ -154,8 +160,41 @@ class Course:
         return proc
 
     def generate_assignment(self) -> None:
-        """``nbgrader generate_assignment midterm --force`` (also fills the gradebook)."""
-        self.nbgrader("generate_assignment", ASSIGNMENT, "--force")
+        """``nbgrader generate_assignment midterm --force`` (also fills the gradebook).
+
+        nbgrader deletes the release folder when a notebook fails to convert; here it writes
+        into a scratch folder, which replaces ``release/midterm`` only when every notebook
+        converted. On failure ``release/`` stays byte for byte as it was and the error
+        names the notebook and the reason.
+        """
+        for stale in self.root.glob(f"{RELEASE_STAGING}*"):  # left by a killed run
+            shutil.rmtree(stale, ignore_errors=True)
+        with tempfile.TemporaryDirectory(prefix=RELEASE_STAGING, dir=self.root) as scratch:
+            proc = self.nbgrader(
+                "generate_assignment", ASSIGNMENT, "--force",
+                f"--CourseDirectory.release_directory={Path(scratch).name}",
+                check=False,
+            )
+            built = Path(scratch) / ASSIGNMENT
+            if proc.returncode != 0 or not built.is_dir():
+                raise NbgraderError(self._release_failure(proc.stdout + proc.stderr))
+            replace_folder(self.release_dir, built)
+
+    def _release_failure(self, log: str) -> str:
+        """One line: which source notebook stopped ``generate_assignment``, and why."""
+        errors = re.findall(r"^\s*(?:[\w.]+(?:Error|Exception)): (.+)$", log, re.M)
+        reason = errors[-1].strip() if errors else _last_error_line(log)
+        converting = re.findall(r"Converting notebook (\S+\.ipynb)", log)
+        if not converting:  # failed before any notebook: the gradebook, the config...
+            return (f"release/ not regenerated, left as it was: `nbgrader generate_assignment` "
+                    f"failed: {reason}")
+        path = Path(os.path.normpath(converting[-1]))
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(self.root)
+        cell = re.search(r"Cell contents are:\s*\n\s*(\S[^\n]*)", log)
+        in_cell = f" (in the cell that starts `{cell.group(1).strip()[:60]}`)" if cell else ""
+        return (f"release/ not regenerated, left as it was: {path}: {reason}{in_cell}. "
+                "Fix the notebook and run again.")
 
     def add_submission(
         self, student: str, notebooks: Mapping[str, NotebookNode | bytes | str]
@@ -232,6 +271,11 @@ class Course:
         except ValueError:
             return {}
         return {gid: cell_output_text(cell) for gid, cell in grade_cells(nb).items()}
+
+
+def _last_error_line(log: str) -> str:
+    lines = [ln.strip() for ln in log.splitlines() if "ERROR" in ln or "Error" in ln]
+    return lines[-1] if lines else "nbgrader failed (no error message)"
 
 
 def _is_solution(grade: object) -> bool:

@@ -47,6 +47,7 @@ from typing import Any, TextIO
 from .autograde import StudentResult
 from .course import ASSIGNMENT, Course, nbgrader_env
 from .engine import GradingEngine
+from .folders import staged_folder
 from .intake import STAGED_DIR
 
 LEDGER = "cs230_ledger"
@@ -388,18 +389,10 @@ def _upsert_ledger(gb: Any, table: Any, student: str, **values: Any) -> None:
 
 def _write_tree(target: Path, files: Mapping[str, bytes]) -> None:
     """Replace ``target`` with ``files`` as a whole (a crash leaves the old or the new)."""
-    for stale in target.parent.glob(f".{target.name}.*-*"):  # left by a killed driver
-        shutil.rmtree(stale, ignore_errors=True)
-    fresh = target.with_name(f".{target.name}.new-{os.getpid()}")
-    for rel, blob in files.items():
-        (fresh / rel).parent.mkdir(parents=True, exist_ok=True)
-        (fresh / rel).write_bytes(zlib.decompress(blob))
-    fresh.mkdir(parents=True, exist_ok=True)
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        target.rename(old)
-    fresh.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    with staged_folder(target) as fresh:
+        for rel, blob in files.items():
+            (fresh / rel).parent.mkdir(parents=True, exist_ok=True)
+            (fresh / rel).write_bytes(zlib.decompress(blob))
 
 
 def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: GradedSubmission,

@@ -24,9 +24,11 @@ from .autograde import StudentJob, StudentResult, grade_student
 from .course import Course
 from .distributed import grade_all_distributed
 from .engine import SCHEDULER_ENV, GradingEngine
+from .folders import staged_folder
 from .intake import STAGED_DIR, Finding, stage_submissions
 from .report import write_report
 from .results import ClassGrades, collect_grades, write_scores_csv
+from .rubric import write_rubric
 
 REPORT_DIR = "reports"
 
@@ -100,18 +102,28 @@ def run_pipeline(
                     say(finding.line())
 
     grades = collect_grades(course.db_url, students)
-    report_dir = course.root / REPORT_DIR
-    grades_csv = None
-    if graded:
-        grades_csv = report_dir / "grades.csv"
-        report_dir.mkdir(exist_ok=True)
-        course.nbgrader("export", f"--to={grades_csv}")
-        write_scores_csv(grades, report_dir / "scores_by_question.csv")
-    report = write_report(grades, findings, report_dir)
+    report, grades_csv = write_reports(course, grades, findings, export=bool(graded))
     seconds = time.perf_counter() - start
     result = PipelineResult(grades, findings, report, grades_csv, seconds, graded)
     _summary(result, say)
     return result
+
+
+def write_reports(course: Course, grades: ClassGrades, findings: list[Finding], *,
+                  export: bool = True) -> tuple[Path, Path | None]:
+    """Write ``reports/`` whole: grades.csv (``nbgrader export``), scores_by_question.csv,
+    report.html and the TA rubric. A failure leaves the previous ``reports/`` as it was.
+
+    Returns the paths of the report and of grades.csv (None when nobody was graded).
+    """
+    report_dir = course.root / REPORT_DIR
+    with staged_folder(report_dir) as fresh:
+        if export:
+            course.nbgrader("export", f"--to={fresh / 'grades.csv'}")
+            write_scores_csv(grades, fresh / "scores_by_question.csv")
+        write_report(grades, findings, fresh)
+        write_rubric(course.source_dir, fresh)
+    return report_dir / "report.html", (report_dir / "grades.csv" if export else None)
 
 
 def grade_all(course: Course, students: list[str], *, workers: int | None = None,
@@ -162,6 +174,7 @@ def _summary(result: PipelineResult, say) -> None:
         say(f"Grades: {result.grades_csv}")
     if result.report:
         say(f"Report: {result.report}")
+        say(f"Rubric for manual grading: {result.report.with_name('rubric.md')}")
     errors = [f for f in result.findings if f.severity == "error"]
     if errors:
         say(f"{len(errors)} problem(s) need attention (listed above and in the report).")
@@ -175,12 +188,7 @@ def rebuild_report(course_root: str | Path, *, db_url: str | None = None,
     start = time.perf_counter()
     course = Course(course_root, db_url=db_url)
     grades = collect_grades(course.db_url)
-    report_dir = course.root / REPORT_DIR
-    report_dir.mkdir(exist_ok=True)
-    grades_csv = report_dir / "grades.csv"
-    course.nbgrader("export", f"--to={grades_csv}")
-    write_scores_csv(grades, report_dir / "scores_by_question.csv")
-    report = write_report(grades, [], report_dir)
+    report, grades_csv = write_reports(course, grades, [])
     result = PipelineResult(grades, [], report, grades_csv, time.perf_counter() - start,
                             [s.student for s in grades.students])
     _summary(result, _printer(out))

@@ -120,17 +120,18 @@ class SampleClassRun:
 
 
 @pytest.fixture(scope="session")
-def sample_class(course: Course) -> Iterator[SampleClassRun]:
+def sample_class(course: Course, venv_bin: Path, newcomer_env: dict[str, str]
+                 ) -> Iterator[SampleClassRun]:
     """Write two students of the sample class and start ``cs230-grade run`` on them."""
     from cs230_grading.samples import sample_plan, write_sample_class
 
     plan = {s: v for s, v in sample_plan(n_random=0).items() if s in SAMPLE_STUDENTS}
     write_sample_class(course.root, plan, force=True)
     log = course.root / "pipeline.log"
-    cmd = [sys.executable, "-m", "cs230_grading.cli", "--course", str(course.root), "run",
+    cmd = [str(venv_bin / "cs230-grade"), "--course", str(course.root), "run",
            "--workers", "1", "--no-feedback", "--no-progress"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(cmd, cwd=course.root, env=course.env(), stdout=out,
+    with log.open("wb") as out:  # as a newcomer runs it: .venv/bin, nothing activated
+        process = subprocess.Popen(cmd, cwd=course.root, env=newcomer_env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     run = SampleClassRun(plan, process, log)
     yield run
@@ -214,19 +215,20 @@ def _write_lab_config(home: Path) -> dict[str, str]:
     }
 
 
-def start_lab(course: Course, home: Path, timeout: float = 60) -> LabServer:
-    """Start ``jupyter lab`` in the course root and wait until its API answers.
+def start_lab(course: Course, home: Path, base_env: dict[str, str], timeout: float = 60
+              ) -> LabServer:
+    """Start ``.venv/bin/jupyter lab`` in the course root and wait until its API answers.
 
-    The server's environment points nbgrader (Validate, formgrader) at the course's own
-    gradebook, whatever ``CS230_GRADEBOOK_URL`` the caller has.
+    ``base_env`` is the newcomer's environment (nothing activated, a bare ``PATH``); the
+    server gets only that, its isolated Jupyter folders, and the course's own gradebook
+    for nbgrader (Validate, formgrader).
     """
     root = course.root
     port, token = _free_port(), secrets.token_hex(16)
-    env = course.env(_write_lab_config(home))
-    env.pop("MPLBACKEND", None)  # the kernels in the page draw inline
+    env = {**base_env, **_write_lab_config(home), "CS230_GRADEBOOK_URL": course.db_url}
     log = home / "jupyter-lab.log"
     cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser",
+        str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser",
         "--allow-root", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
@@ -260,8 +262,9 @@ def stop_lab(server: LabServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def lab_server(course: Course, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    server = start_lab(course, tmp_path_factory.mktemp("jupyter-home"))
+def lab_server(course: Course, tmp_path_factory: pytest.TempPathFactory,
+               newcomer_env: dict[str, str]) -> Iterator[LabServer]:
+    server = start_lab(course, tmp_path_factory.mktemp("jupyter-home"), newcomer_env)
     yield server
     stop_lab(server)
 
