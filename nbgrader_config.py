@@ -63,28 +63,34 @@ c.Execute.extra_arguments = [
 ]
 # Every kernel that runs student code starts in the sandbox (rlimits, and with bubblewrap no
 # network and no view of source/, the gradebook or other students); the grading process
-# keeps at most CS230_LIMIT_OUTPUT_MB (default 2) of each cell's output.
+# keeps at most CS230_LIMIT_OUTPUT_MB (default 2) of each cell's output. Last, every
+# autograded notebook (what the formgrader renders) is made inert: no student HTML, SVG,
+# JavaScript or widget runs in a TA's browser (cs230_grading/sanitize.py, docs/security.md).
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from cs230_grading.sanitize import SanitizeStudentContent  # noqa: E402
+
 if os.environ.get("CS230_SANDBOX", "auto").strip().lower() != "off":
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        IgnorePattern,
-        LimitOutput,
-        SaveAutoGrades,
-    )
+    from cs230_grading.sandbox.kernel import SandboxedExecute as Execute  # noqa: F811
 
-    from cs230_grading.sandbox.kernel import SandboxedExecute
-
-    c.Autograde.autograde_preprocessors = [
-        SandboxedExecute,
-        IgnorePattern,
-        ClearMetadataPreprocessor,
-        LimitOutput,
-        SaveAutoGrades,
-        AssignLatePenalties,
-        CheckCellMetadata,
-    ]
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+    SanitizeStudentContent,
+]
 # Cap what one cell may print into the autograded notebook.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
@@ -94,6 +100,7 @@ c.LimitOutput.max_traceback = 100
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "cs230_grading.sanitize.SanitizeStudentContent",  # also feedback of older autograded/
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = True

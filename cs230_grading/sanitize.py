@@ -1,0 +1,162 @@
+"""Student content that reaches staff is inert: no script of a student runs as the course staff.
+
+nbgrader's formgrader renders each autograded notebook with nbconvert, in the TA's logged-in
+Jupyter origin, and the feedback HTML is the same notebook rendered again. Both pass a cell's
+``text/html``, SVG and ``application/javascript`` outputs through as they are, and render
+markdown with mistune, which keeps raw HTML and ``javascript:`` links. A student who displays
+``<img onerror=...>`` (or just types it into a Q2 answer) would run code as the TA: start a
+kernel through ``/api/kernels``, read the answer key and the gradebook through
+``/api/contents``.
+
+:class:`SanitizeStudentContent` is an nbconvert preprocessor (built on nbconvert's own
+:class:`~nbconvert.preprocessors.SanitizeHTML`, which uses ``bleach``) that the course runs
+last in ``Autograde.autograde_preprocessors`` (so the autograded notebook that the formgrader
+reads is clean, on the default path and on cluster workers alike) and again in
+``GenerateFeedback.preprocessors``. It keeps text, PNG/JPEG/GIF images, LaTeX, JSON and plain
+HTML (tables, lists, emphasis, links to http/https/mailto) and drops:
+
+* every output type outside that list (``application/javascript``, ``image/svg+xml``,
+  ``application/vnd.jupyter.widget-view+json``, ``text/vnd.*`` ...); the ``text/plain``
+  fallback stays, so the TA still sees that something was displayed;
+* in ``text/html`` and ``text/markdown`` outputs: scripts, event-handler attributes,
+  ``javascript:``/``data:`` URLs, iframes, objects, embeds, forms, ``<style>``, ``<base>``,
+  ``<meta>``, inline styles beyond a few harmless properties (escaped, so they show as text);
+* output metadata other than a numeric width or height (nbconvert writes it into ``<img>``);
+* the notebook's widget state (nbconvert would load the widget manager from a CDN and let
+  it render the student's widget models as HTML).
+
+Markdown the student can edit (solution cells, cells they added, unlocked text cells) is
+rendered with nbconvert's own ``markdown2html``, as the formgrader renders it, and checked
+with the same allow-list. If anything would be removed, the cell is replaced by the student's
+text in a fenced code block with a one-line note: the TA reads exactly what was typed, as
+text. Locked cells (restored from ``source/`` by nbgrader) are the course's own and are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import bleach
+from bleach.css_sanitizer import CSSSanitizer
+from bleach.linkifier import Linker
+from nbconvert.preprocessors.sanitize import SanitizeHTML
+from traitlets import Set
+
+#: Plain HTML that a table, a formatted message or a markdown answer needs.
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "acronym", "b", "blockquote", "br", "caption", "code", "col", "colgroup",
+    "dd", "del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q",
+    "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "tr", "tt", "u", "ul", "var",
+})
+_HEADINGS = {f"h{n}": ["id", "class", "title", "style"] for n in range(1, 7)}
+ALLOWED_ATTRIBUTES: dict[str, list[str]] = {
+    "*": ["class", "title", "style", "align"],
+    "a": ["href", "title", "class"],
+    "img": ["src", "alt", "title", "width", "height"],
+    "table": ["border", "class", "style"],
+    "td": ["colspan", "rowspan", "align", "valign", "class", "style"],
+    "th": ["colspan", "rowspan", "align", "valign", "class", "style"],
+    "ol": ["start", "type"],
+    **_HEADINGS,
+}
+#: Inline CSS properties kept (pandas tables use text-align); nothing that positions or
+#: sizes an element, so a student's output cannot cover the grading page.
+ALLOWED_CSS = frozenset({
+    "text-align", "vertical-align", "color", "background-color", "font-weight", "font-style",
+    "text-decoration", "white-space", "border", "border-collapse", "padding",
+})
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+#: Output types rendered as they are (binary images and text are escaped or base64 by nbconvert).
+SAFE_OUTPUT_KEYS = frozenset({
+    "metadata", "text/plain", "text/latex", "application/json",
+    "image/png", "image/jpeg", "image/gif",
+})
+#: Output types kept after cleaning with the allow-list.
+CLEANED_OUTPUT_KEYS = frozenset({"text/html", "text/markdown"})
+#: The note above a markdown answer that had to be shown as typed.
+AS_TYPED_NOTE = ("*[cs230] This answer contained HTML or links that could run code in a "
+                 "browser; it is shown as the student typed it.*")
+
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS,
+    strip=False, strip_comments=True,
+    css_sanitizer=CSSSanitizer(allowed_css_properties=ALLOWED_CSS),
+)
+#: Parses and re-serialises HTML as the cleaner does, changing nothing (never links text).
+_normaliser = Linker(url_re=re.compile(r"(?!)"), email_re=re.compile(r"(?!)"), callbacks=[])
+
+
+def clean_html(markup: str) -> str:
+    """``markup`` with everything outside the allow-list escaped (it shows as text)."""
+    return _cleaner.clean(markup)
+
+
+def is_inert(markup: str) -> bool:
+    """True when cleaning ``markup`` would change nothing (both parse it as HTML5 does)."""
+    return _cleaner.clean(markup) == _normaliser.linkify(markup)
+
+
+def markdown_is_inert(source: str) -> bool:
+    """True when the HTML that nbconvert (so the formgrader) renders from ``source`` is inert."""
+    from nbconvert.filters.markdown import markdown2html
+
+    return is_inert(markdown2html(source))
+
+
+def as_typed(source: str) -> str:
+    """Markdown that shows ``source`` verbatim in a code block, under :data:`AS_TYPED_NOTE`."""
+    longest = max((len(run) for run in re.findall(r"~+", source)), default=0)
+    fence = "~" * max(3, longest + 1)
+    return f"{AS_TYPED_NOTE}\n\n{fence} text\n{source}\n{fence}\n"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def clean_output_metadata(metadata: dict) -> dict:
+    """Keep only numeric ``width``/``height`` per mimetype (nbconvert puts them in ``<img>``)."""
+    kept: dict = {}
+    for key, value in metadata.items():
+        if isinstance(value, dict):
+            sizes = {k: v for k, v in value.items() if k in ("width", "height") and _number(v)}
+            if sizes:
+                kept[key] = sizes
+        elif key in ("width", "height") and _number(value):
+            kept[key] = value
+    return kept
+
+
+def _student_editable(cell: Any) -> bool:
+    """Locked cells are restored from ``source/`` by nbgrader; all others are the student's."""
+    return not cell.get("metadata", {}).get("nbgrader", {}).get("locked", False)
+
+
+class SanitizeStudentContent(SanitizeHTML):
+    """nbconvert's ``SanitizeHTML`` with the course's allow-list, for student notebooks."""
+
+    safe_output_keys = Set(default_value=set(SAFE_OUTPUT_KEYS)).tag(config=True)
+    sanitized_output_types = Set(default_value=set(CLEANED_OUTPUT_KEYS)).tag(config=True)
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        nb.metadata.pop("widgets", None)
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
+        if cell.cell_type == "markdown":
+            if _student_editable(cell) and not markdown_is_inert(cell.source):
+                cell.source = as_typed(cell.source)
+        elif cell.cell_type == "raw":
+            cell.source = clean_html(cell.source)
+        elif cell.cell_type == "code":
+            cell.outputs = self.sanitize_code_outputs(cell.outputs)
+            for output in cell.outputs:
+                if "metadata" in output:
+                    output["metadata"] = clean_output_metadata(output["metadata"])
+        return cell, resources
+
+    def sanitize_html_tags(self, html_str: str) -> str:
+        return clean_html(html_str)

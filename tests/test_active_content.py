@@ -1,0 +1,182 @@
+"""No student content runs as the course staff (issue 21; docs/security.md).
+
+The payload submission of :mod:`tests.adversarial.active_content` carries every kind of
+active content in its outputs and answers. Stock nbconvert (what the formgrader and the
+feedback use) renders most of it live; the kit's :class:`SanitizeStudentContent` leaves none
+of it, on the default path and on the shared-nothing (cluster) path, in the autograded
+notebook and in the feedback HTML, while honest answers, plots and tables still render.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import time
+
+import nbformat
+import pytest
+from adversarial.active_content import (
+    ANSWERS,
+    HONEST_PLOT,
+    HONEST_TABLE,
+    ISSUE_LABELS,
+    OUTPUTS,
+    PNG,
+    Q2,
+    STUDENT,
+    WIDGET_LABEL,
+    active_labels,
+    js,
+    notebook_payloads,
+    payload_notebook,
+    write_payload_submission,
+)
+from nbconvert import HTMLExporter
+from nbformat.v4 import new_output
+
+from cs230_grading.course import Course
+from cs230_grading.notebooks import read_notebook
+from cs230_grading.pipeline import run_pipeline
+from cs230_grading.sanitize import SanitizeStudentContent, as_typed, clean_html, is_inert
+
+#: What stock nbconvert's classic HTML (the formgrader's base template) renders live: all but
+#: the raw cell (escaped), the SVG (an ``<img>``), the form and the ``<base>`` (no script of
+#: their own; the checker lists them as elements).
+STOCK_LIVE = {
+    "out-img-onerror", "out-script", "out-javascript", "out-svg-onload", "out-iframe",
+    "out-object", "out-link", "out-markdown", "out-metadata", "md-img-onerror", "md-link",
+    "md-svg-script", "md-style-iframe", "md-added-cell", "issue-html", "issue-javascript",
+    "widget-html",
+}
+
+
+def _as_executed(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The payload notebook with the outputs its student cell makes in a kernel."""
+    nb = copy.deepcopy(nb)
+    code = next(c for c in nb.cells if c.cell_type == "code" and "ipywidgets" in c.source)
+    bundles = [(b, m) for b, m in OUTPUTS.values()]
+    bundles += [({"text/html": f"<img src=x onerror={js('issue-html')!r}>",
+                  "text/plain": "<IPython.core.display.HTML object>"}, {}),
+                ({"application/javascript": js("issue-javascript"),
+                  "text/plain": "<IPython.core.display.Javascript object>"}, {}),
+                ({"image/png": PNG, "text/plain": "<IPython.core.display.Image object>"},
+                 {"image/png": {"alt": HONEST_PLOT}}),
+                ({"text/html": HONEST_TABLE, "text/plain": "<IPython.core.display.HTML object>"},
+                 {})]
+    code.outputs = [new_output("display_data", data=b, metadata=m) for b, m in bundles]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {"0" * 32: {"model_name": "HTMLModel", "state": {
+            "value": f"<img src=x onerror={js(WIDGET_LABEL)!r}>"}}}}}
+    return nb
+
+
+def _render(nb: nbformat.NotebookNode) -> str:
+    html, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+    return html
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory) -> nbformat.NotebookNode:
+    course = Course.scratch(tmp_path_factory.mktemp("payload"))
+    course.generate_assignment()
+    return _as_executed(payload_notebook(course.source_dir, course.release_dir))
+
+
+def _sanitised(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    clean, _ = SanitizeStudentContent().preprocess(copy.deepcopy(nb), {})
+    return clean
+
+
+def test_stock_nbconvert_renders_the_payloads_live(executed) -> None:
+    labels, tags = active_labels(_render(executed))
+    assert STOCK_LIVE <= labels, STOCK_LIVE - labels
+    assert {"iframe", "object", "form", "base", "style-overlay"} <= tags
+    assert {"out-img-onerror", "out-script", "out-javascript", "out-metadata", "md-img-onerror",
+            "md-link", "widget-state"} <= notebook_payloads(executed)
+
+
+def test_the_sanitiser_leaves_nothing_live(executed) -> None:
+    clean = _sanitised(executed)
+    assert notebook_payloads(clean) == set()
+    labels, tags = active_labels(_render(clean))
+    assert labels == set() and tags == set(), (labels, tags)
+    assert "PWNED" not in json.dumps(clean.metadata)
+
+
+def test_honest_content_still_renders(executed) -> None:
+    clean = _sanitised(executed)
+    page = _render(clean)
+    assert 'src="data:image/png;base64,' in page  # the plot and the 1x1 image
+    assert "<th>layer</th>" in page  # an honest HTML table (kept as HTML)
+    honest = {c.metadata["nbgrader"]["grade_id"]: c.source for c in clean.cells
+              if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in ("q2_f", "q2_g")}
+    assert all("[cs230]" not in s for s in honest.values()), honest  # left as typed
+    assert "<td>yes</td>" in page  # the markdown table of q2_g
+    # the model solutions' locked text is never touched
+    original = {i: c.source for i, c in enumerate(executed.cells)
+                if c.get("metadata", {}).get("nbgrader", {}).get("locked")}
+    assert original and all(clean.cells[i].source == s for i, s in original.items())
+
+
+def test_dangerous_answers_are_shown_as_typed(executed) -> None:
+    clean = _sanitised(executed)
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in clean.cells}
+    for grade_id, typed in ANSWERS.values():
+        assert by_id[grade_id] == as_typed(typed)
+    assert "&lt;img src=x onerror=" in _render(clean)  # the TA can read the attempt
+
+
+def test_as_typed_fence_cannot_be_closed_by_the_student() -> None:
+    typed = "~~~~\n<img src=x onerror=alert(1)>\n~~~~~~"
+    from nbconvert.filters.markdown import markdown2html
+
+    assert is_inert(markdown2html(as_typed(typed)))
+
+
+def test_clean_html_keeps_tables_and_escapes_the_rest() -> None:
+    out = clean_html('<table class="dataframe"><tr style="text-align: right;"><td>1</td></tr>'
+                     '</table><script>x()</script><a href="javascript:x">y</a>')
+    assert '<tr style="text-align: right;">' in out and "&lt;script&gt;" in out
+    assert "javascript:" not in out
+
+
+def test_sanitising_cost_per_notebook(executed) -> None:
+    """Measured, and bounded: a notebook sanitises in well under a second."""
+    start = time.perf_counter()
+    for _ in range(5):
+        _sanitised(executed)
+    per_notebook = (time.perf_counter() - start) / 5
+    print(f"sanitising the payload notebook: {per_notebook * 1000:.1f} ms")
+    assert per_notebook < 1.0
+
+
+# -- graded for real: the default path and the cluster (shared-nothing) path ----------
+@pytest.fixture(scope="module", params=["default", "shared-nothing"])
+def graded(request, tmp_path_factory) -> Course:
+    course = Course.scratch(tmp_path_factory.mktemp(f"active-{request.param}"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CS230_EXECUTE_TIMEOUT", "30")
+        course.generate_assignment()
+        write_payload_submission(course)
+        run_pipeline(course.root, workers=1, feedback=True, progress=False,
+                     regenerate_release=False, shared_nothing=request.param != "default",
+                     out=io.StringIO())
+    return course
+
+
+def test_graded_payload_holds_nothing_live(graded: Course) -> None:
+    nb = read_notebook(graded.autograded_dir(STUDENT) / f"{Q2}.ipynb")
+    assert notebook_payloads(nb) == set()
+    # the payload did run in the sandboxed kernel: its outputs are there, made inert
+    code = next(c for c in nb.cells if c.cell_type == "code" and "ipywidgets" in c.source)
+    kinds = {k for o in code.outputs for k in o.get("data", {})}
+    assert {"text/html", "image/png", "text/plain"} <= kinds
+    assert not kinds & {"application/javascript", "image/svg+xml",
+                        "application/vnd.jupyter.widget-view+json"}
+    for page in (_render(nb), (graded.feedback_dir(STUDENT) / f"{Q2}.html").read_text()):
+        labels, tags = active_labels(page)
+        assert labels == set() and tags == set(), (labels, tags)
+    feedback = (graded.feedback_dir(STUDENT) / f"{Q2}.html").read_text()
+    assert 'src="data:image/png;base64,' in feedback and "<th>layer</th>" in feedback
+    assert all(f"'{label}'" in feedback for label in ISSUE_LABELS[:1])  # shown, as text
