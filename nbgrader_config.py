@@ -20,6 +20,7 @@ Environment overrides (all optional):
 import os
 from pathlib import Path
 
+from cs230_grading.lab_csp import protect_running_server
 from cs230_grading.toolpath import use_interpreter_tools
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
@@ -28,6 +29,9 @@ c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 # here on, tools that nbgrader runs by name (alembic, for a new gradebook) are this
 # interpreter's own, also when .venv/bin/nbgrader or .venv/bin/jupyter runs unactivated.
 use_interpreter_tools()
+# Inside `jupyter lab` (the formgrader loads this file there): the formgrader's submission
+# pages get a Content-Security-Policy (cs230_grading/lab_csp.py, docs/security.md).
+protect_running_server()
 
 COURSE_ROOT = Path(__file__).resolve().parent
 

@@ -9,9 +9,10 @@ template's when it matches the template's text with each ``{{ ... }}`` standing 
 identifier; anything else inline (a student's ``<script>``, ``onerror=``, ``javascript:``)
 is blocked. Plugins, frames, ``<base>`` and off-origin forms are refused too.
 
-Enable it with the course root's ``jupyter_server_config.py``
-(``jupyter lab --config=jupyter_server_config.py``), or
-``--ServerApp.jpserver_extensions="{'cs230_grading.lab_csp': True}"``.
+The course's ``nbgrader_config.py`` turns it on: the formgrader loads that file inside the
+Jupyter server, and :func:`protect_running_server` adds the policy to that server. So every
+``jupyter lab`` started from the course root has it, whatever the install route. It is also
+a regular server extension (``jupyter server extension enable cs230_grading.lab_csp``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import base64
 import functools
 import hashlib
 import re
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -127,5 +129,19 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    serverapp.web_app.add_transform(SubmissionPagePolicy)
+    if SubmissionPagePolicy not in serverapp.web_app.transforms:
+        serverapp.web_app.add_transform(SubmissionPagePolicy)
     serverapp.log.info("cs230: Content-Security-Policy on the formgrader's submission pages")
+
+
+def protect_running_server() -> bool:
+    """Add the policy to the Jupyter server running in this process, if any (idempotent)."""
+    module = sys.modules.get("jupyter_server.serverapp")
+    if module is None or not module.ServerApp.initialized():
+        return False  # an nbgrader command or a grading worker: no pages to protect
+    web_app = getattr(module.ServerApp.instance(), "web_app", None)
+    if web_app is None:
+        return False
+    if SubmissionPagePolicy not in web_app.transforms:
+        web_app.add_transform(SubmissionPagePolicy)
+    return True

@@ -18,22 +18,16 @@ import nbformat
 import pytest
 from adversarial.active_content import (
     ANSWERS,
-    HONEST_PLOT,
-    HONEST_TABLE,
     ISSUE_LABELS,
-    OUTPUTS,
-    PNG,
     Q2,
     STUDENT,
-    WIDGET_LABEL,
     active_labels,
-    js,
+    executed_payload_notebook,
     notebook_payloads,
     payload_notebook,
     write_payload_submission,
 )
 from nbconvert import HTMLExporter
-from nbformat.v4 import new_output
 
 from cs230_grading.course import Course
 from cs230_grading.notebooks import read_notebook
@@ -51,26 +45,6 @@ STOCK_LIVE = {
 }
 
 
-def _as_executed(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The payload notebook with the outputs its student cell makes in a kernel."""
-    nb = copy.deepcopy(nb)
-    code = next(c for c in nb.cells if c.cell_type == "code" and "ipywidgets" in c.source)
-    bundles = [(b, m) for b, m in OUTPUTS.values()]
-    bundles += [({"text/html": f"<img src=x onerror={js('issue-html')!r}>",
-                  "text/plain": "<IPython.core.display.HTML object>"}, {}),
-                ({"application/javascript": js("issue-javascript"),
-                  "text/plain": "<IPython.core.display.Javascript object>"}, {}),
-                ({"image/png": PNG, "text/plain": "<IPython.core.display.Image object>"},
-                 {"image/png": {"alt": HONEST_PLOT}}),
-                ({"text/html": HONEST_TABLE, "text/plain": "<IPython.core.display.HTML object>"},
-                 {})]
-    code.outputs = [new_output("display_data", data=b, metadata=m) for b, m in bundles]
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-        "state": {"0" * 32: {"model_name": "HTMLModel", "state": {
-            "value": f"<img src=x onerror={js(WIDGET_LABEL)!r}>"}}}}}
-    return nb
-
-
 def _render(nb: nbformat.NotebookNode) -> str:
     html, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
     return html
@@ -80,7 +54,7 @@ def _render(nb: nbformat.NotebookNode) -> str:
 def executed(tmp_path_factory) -> nbformat.NotebookNode:
     course = Course.scratch(tmp_path_factory.mktemp("payload"))
     course.generate_assignment()
-    return _as_executed(payload_notebook(course.source_dir, course.release_dir))
+    return executed_payload_notebook(payload_notebook(course.source_dir, course.release_dir))
 
 
 def _sanitised(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -19,13 +19,14 @@ inline scripts, ``on*`` handlers, ``javascript:`` URLs, frames, objects, forms, 
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
 
 from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_output, new_raw_cell
 
 from cs230_grading.notebooks import fill_answers
 from cs230_grading.variants import model
@@ -139,6 +140,26 @@ def payload_notebook(source: Path, release: Path) -> NotebookNode:
                        metadata={"format": "text/html", "raw_mimetype": "text/html"})
     added = new_markdown_cell(f'My notes <img src=x onerror="{js(ADDED_MD_LABEL)}">')
     nb.cells += [new_code_cell(_payload_code()), raw, added]
+    return nb
+
+
+def executed_payload_notebook(nb: NotebookNode) -> NotebookNode:
+    """``nb`` with the outputs its student cell makes in a kernel (no kernel needed)."""
+    nb = copy.deepcopy(nb)
+    code = next(c for c in nb.cells if c.cell_type == "code" and "ipywidgets" in c.source)
+    bundles = [(b, m) for b, m in OUTPUTS.values()]
+    bundles += [({"text/html": f"<img src=x onerror={js('issue-html')!r}>",
+                  "text/plain": "<IPython.core.display.HTML object>"}, {}),
+                ({"application/javascript": js("issue-javascript"),
+                  "text/plain": "<IPython.core.display.Javascript object>"}, {}),
+                ({"image/png": PNG, "text/plain": "<IPython.core.display.Image object>"},
+                 {"image/png": {"alt": HONEST_PLOT}}),
+                ({"text/html": HONEST_TABLE, "text/plain": "<IPython.core.display.HTML object>"},
+                 {})]
+    code.outputs = [new_output("display_data", data=b, metadata=m) for b, m in bundles]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {"0" * 32: {"model_name": "HTMLModel", "state": {
+            "value": f"<img src=x onerror={js(WIDGET_LABEL)!r}>"}}}}}
     return nb
 
 
