@@ -41,7 +41,7 @@ import bleach
 from bleach.css_sanitizer import CSSSanitizer
 from bleach.linkifier import Linker
 from nbconvert.preprocessors.sanitize import SanitizeHTML
-from traitlets import Set
+from traitlets import Bool, Set
 
 #: Plain HTML that a table, a formatted message or a markdown answer needs.
 ALLOWED_TAGS = frozenset({
@@ -138,6 +138,8 @@ def _student_editable(cell: Any) -> bool:
 class SanitizeStudentContent(SanitizeHTML):
     """nbconvert's ``SanitizeHTML`` with the course's allow-list, for student notebooks."""
 
+    #: nbconvert's preprocessors are off unless enabled; this one is on wherever it is listed
+    enabled = Bool(True).tag(config=True)
     safe_output_keys = Set(default_value=set(SAFE_OUTPUT_KEYS)).tag(config=True)
     sanitized_output_types = Set(default_value=set(CLEANED_OUTPUT_KEYS)).tag(config=True)
 
@@ -157,6 +159,16 @@ class SanitizeStudentContent(SanitizeHTML):
                 if "metadata" in output:
                     output["metadata"] = clean_output_metadata(output["metadata"])
         return cell, resources
+
+    def sanitize_code_outputs(self, outputs: list) -> list:
+        """Clean each output; one left with no data says what was removed, as text."""
+        kept = self.safe_output_keys | self.sanitized_output_types
+        removed = [sorted(set(o.get("data", {})) - kept) for o in outputs]
+        outputs = super().sanitize_code_outputs(outputs)
+        for output, gone in zip(outputs, removed, strict=True):
+            if gone and "text/plain" not in output.get("data", {}):
+                output["data"]["text/plain"] = f"[cs230] output removed: {', '.join(gone)}"
+        return outputs
 
     def sanitize_html_tags(self, html_str: str) -> str:
         return clean_html(html_str)
