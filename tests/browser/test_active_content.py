@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from adversarial.active_content import (
-    HONEST_PLOT,
     Q2,
     STUDENT,
     executed_payload_notebook,
@@ -82,7 +81,8 @@ def _open_as_ta(lab: Any, student: str) -> tuple[Any, Any]:
     frame.locator("a", has_text=Q2).click()
     row = frame.locator("tr").filter(has=frame.locator("a.name-shown", has_text=student))
     row.locator("a.name-hidden").click()
-    frame.locator(f"input.score#{GRADED_ID}").wait_for()
+    # attached, not visible: stock nbgrader's page is hidden by the student's <style>
+    frame.locator(f"input.score#{GRADED_ID}").wait_for(state="attached")
     time.sleep(2)  # image errors, loads and timers of any payload have fired by now
     submission = next(f for f in page.frames if SUBMISSION_PAGE in f.url)
     return frame, submission
@@ -113,9 +113,10 @@ def test_the_sanitised_submission_runs_nothing_and_still_grades(
     assert watched["policies"] and "script-src 'self'" in watched["policies"][-1]
     assert not _csp_reports(lab), _csp_reports(lab)
     # honest outputs show: the plot (a PNG) and the table; the attempt reads as text
-    plot = frame.locator(f'img[alt="{HONEST_PLOT}"]')
-    expect(plot).to_be_visible()
-    assert plot.evaluate("img => img.complete && img.naturalWidth > 0")
+    plots = frame.locator(".output_png img")
+    expect(plots.first).to_be_visible()
+    widths = plots.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+    assert max(widths) >= 100, widths  # the honest 2-inch plot (and the 1-pixel image)
     expect(frame.locator("th", has_text="layer")).to_be_visible()
     expect(frame.locator("body")).to_contain_text("onerror=")
     # the formgrader's own scripts run under the policy: names toggle, a score is saved
@@ -136,6 +137,7 @@ def test_the_policy_alone_stops_stock_nbgraders_notebook(
     shutil.copy(target, kept)
     try:
         stock = executed_payload_notebook(payload_notebook(course.source_dir, course.release_dir))
+        target.chmod(0o644)  # nbgrader leaves autograded notebooks read-only
         write_notebook(stock, target)
         _, submission = _open_as_ta(lab, STUDENT)
         lab.screenshot("active-content-2-stock-under-csp")
@@ -143,6 +145,9 @@ def test_the_policy_alone_stops_stock_nbgraders_notebook(
         # the payloads were on the page, and the policy refused them
         assert _csp_reports(lab), lab.console_errors
         assert "onerror=" in submission.content()
+        # the policy leaves CSS alone: the student's <style> still hides the page (the
+        # sanitiser is what removes it)
+        assert not submission.locator(f"input.score#{GRADED_ID}").is_visible()
     finally:
         shutil.move(kept, target)
 
