@@ -153,8 +153,10 @@ def grade_all(course: Course, students: list[str], *, workers: int | None = None
 
 
 def _printer(out: TextIO):
-    def say(line: str) -> None:
-        print(line, file=out, flush=True)
+    from .sanitize import terminal_text
+
+    def say(line: str) -> None:  # lines quote student text: no escape sequence reaches a tty
+        print(terminal_text(line), file=out, flush=True)
 
     return say
 

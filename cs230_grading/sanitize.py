@@ -35,6 +35,7 @@ text. Locked cells (restored from ``source/`` by nbgrader) are the course's own 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import bleach
@@ -111,6 +112,19 @@ def as_typed(source: str) -> str:
     longest = max((len(run) for run in re.findall(r"~+", source)), default=0)
     fence = "~" * max(3, longest + 1)
     return f"{AS_TYPED_NOTE}\n\n{fence} text\n{source}\n{fence}\n"
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print: control characters (terminal escape sequences, carriage
+    returns, bidirectional overrides) are shown as ``\\x1b``-style escapes; newlines and
+    tabs are kept."""
+    def shown(char: str) -> str:
+        if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf"):
+            return char
+        code = ord(char)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return "".join(shown(c) for c in text)
 
 
 def _number(value: Any) -> bool:

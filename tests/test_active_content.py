@@ -153,3 +153,33 @@ def test_graded_payload_holds_nothing_live(graded: Course) -> None:
     feedback = (graded.feedback_dir(STUDENT) / f"{Q2}.html").read_text()
     assert 'src="data:image/png;base64,' in feedback and "<th>layer</th>" in feedback
     assert "onerror=" in feedback  # the typed attempts read as text
+
+
+# -- the instructor's report and the terminal ---------------------------------------------
+MARKUP = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+
+
+def test_report_shows_student_text_as_text(tmp_path) -> None:
+    from cs230_grading.intake import Finding
+    from cs230_grading.report import write_report
+    from cs230_grading.results import ClassGrades, StudentGrades
+
+    student = f"s{MARKUP}"
+    grades = ClassGrades([StudentGrades(student, {}, [f"q2_a{MARKUP}"])])
+    findings = [Finding(student, f"tampering: {MARKUP}"),
+                Finding(student, f"note {MARKUP}", severity="warning")]
+    page = write_report(grades, findings, tmp_path, notes=[MARKUP]).read_text()
+    labels, tags = active_labels(page)
+    assert "<script>alert" not in page and "onerror=" not in page.replace("onerror=&quot;", "")
+    assert page.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;") >= 4
+    assert labels == set() and tags == set()
+
+
+def test_terminal_lines_show_escape_sequences_as_text() -> None:
+    from cs230_grading.pipeline import _printer
+
+    out = io.StringIO()
+    _printer(out)("[error] s: NameError: \x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\rfake\u202eline")
+    printed = out.getvalue()
+    assert "\x1b" not in printed and "\r" not in printed and "\u202e" not in printed
+    assert "\\x1b]52;c;cm0gLXJmIH4=\\x07" in printed and printed.endswith("line\n")
