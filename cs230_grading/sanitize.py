@@ -25,11 +25,11 @@ HTML (tables, lists, emphasis, links to http/https/mailto) and drops:
 * the notebook's widget state (nbconvert would load the widget manager from a CDN and let
   it render the student's widget models as HTML).
 
-Markdown the student can edit (solution cells, cells they added, unlocked text cells) is
-rendered with nbconvert's own ``markdown2html``, as the formgrader renders it, and checked
-with the same allow-list. If anything would be removed, the cell is replaced by the student's
-text in a fenced code block with a one-line note: the TA reads exactly what was typed, as
-text. Locked cells (restored from ``source/`` by nbgrader) are the course's own and are kept.
+Every markdown cell is rendered with nbconvert's own ``markdown2html``, as the formgrader
+renders it, and checked with the same allow-list (the course's own text passes unchanged; a
+cell a student added may claim to be "locked", which nbgrader keeps). If anything would be
+removed, the cell is replaced by its text in a fenced code block with a one-line note: the
+TA reads exactly what the student typed, as text.
 """
 
 from __future__ import annotations
@@ -144,11 +144,6 @@ def clean_output_metadata(metadata: dict) -> dict:
     return kept
 
 
-def _student_editable(cell: Any) -> bool:
-    """Locked cells are restored from ``source/`` by nbgrader; all others are the student's."""
-    return not cell.get("metadata", {}).get("nbgrader", {}).get("locked", False)
-
-
 class SanitizeStudentContent(SanitizeHTML):
     """nbconvert's ``SanitizeHTML`` with the course's allow-list, for student notebooks."""
 
@@ -163,7 +158,8 @@ class SanitizeStudentContent(SanitizeHTML):
 
     def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
         if cell.cell_type == "markdown":
-            if _student_editable(cell) and not markdown_is_inert(cell.source):
+            # every markdown cell: a student can add one marked "locked" (nbgrader keeps it)
+            if not markdown_is_inert(cell.source):
                 cell.source = as_typed(cell.source)
         elif cell.cell_type == "raw":
             cell.source = clean_html(cell.source)

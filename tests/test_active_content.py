@@ -39,8 +39,8 @@ from cs230_grading.sanitize import SanitizeStudentContent, as_typed, clean_html,
 STOCK_LIVE = {
     "out-img-onerror", "out-script", "out-javascript", "out-svg-onload", "out-iframe",
     "out-object", "out-link", "out-markdown", "out-metadata", "md-img-onerror", "md-link",
-    "md-svg-script", "md-style-iframe", "md-added-cell", "issue-html", "issue-javascript",
-    "widget-html",
+    "md-svg-script", "md-style-iframe", "md-added-cell", "md-fake-locked-cell", "issue-html",
+    "issue-javascript", "widget-html",
 }
 
 
@@ -86,9 +86,10 @@ def test_honest_content_still_renders(executed) -> None:
               if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in ("q2_f", "q2_g")}
     assert all("[cs230]" not in s for s in honest.values()), honest  # left as typed
     assert "<td>yes</td>" in page  # the markdown table of q2_g
-    # the model solutions' locked text is never touched
+    # the course's own (locked) text is left as it is
     original = {i: c.source for i, c in enumerate(executed.cells)
-                if c.get("metadata", {}).get("nbgrader", {}).get("locked")}
+                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                and c.metadata.nbgrader.get("locked")}
     assert original and all(clean.cells[i].source == s for i, s in original.items())
 
 
@@ -183,3 +184,16 @@ def test_terminal_lines_show_escape_sequences_as_text() -> None:
     printed = out.getvalue()
     assert "\x1b" not in printed and "\r" not in printed and "\u202e" not in printed
     assert "\\x1b]52;c;cm0gLXJmIH4=\\x07" in printed and printed.endswith("line\n")
+
+
+def test_the_course_text_passes_unchanged() -> None:
+    """Every markdown cell of the six notebooks is inert: sanitising never rewrites it."""
+    from cs230_grading.course import REPO_ROOT
+    from cs230_grading.sanitize import markdown_is_inert
+
+    cells = [(path.name, c.source) for path in sorted((REPO_ROOT / "release" / "midterm")
+                                                       .glob("*.ipynb"))
+             for c in read_notebook(path).cells if c.cell_type == "markdown"]
+    assert len(cells) > 50
+    rewritten = [(name, source[:80]) for name, source in cells if not markdown_is_inert(source)]
+    assert not rewritten, rewritten
