@@ -18,16 +18,17 @@ HTML (tables, lists, emphasis, links to http/https/mailto) and drops:
 * every output type outside that list (``application/javascript``, ``image/svg+xml``,
   ``application/vnd.jupyter.widget-view+json``, ``text/vnd.*`` ...); the ``text/plain``
   fallback stays, so the TA still sees that something was displayed;
-* in ``text/html`` and ``text/markdown`` outputs: scripts, event-handler attributes,
+* in ``text/html`` outputs: scripts, event-handler attributes,
   ``javascript:``/``data:`` URLs, iframes, objects, embeds, forms, ``<style>``, ``<base>``,
   ``<meta>``, inline styles beyond a few harmless properties (escaped, so they show as text);
+* ``text/markdown`` outputs that are not inert (see markdown cells below) are shown as typed;
 * output metadata other than a numeric width or height (nbconvert writes it into ``<img>``);
 * the notebook's widget state (nbconvert would load the widget manager from a CDN and let
   it render the student's widget models as HTML).
 
 Every markdown cell is rendered with nbconvert's own ``markdown2html``, as the formgrader
-renders it, and checked with the same allow-list (the course's own text passes unchanged; a
-cell a student added may claim to be "locked", which nbgrader keeps). If anything would be
+renders it, and checked with the same allow-list, whatever its metadata says (the course's
+own text passes unchanged, so no metadata a student can edit is trusted). If anything would be
 removed, the cell is replaced by its text in a fenced code block with a one-line note: the
 TA reads exactly what the student typed, as text.
 """
@@ -70,13 +71,14 @@ ALLOWED_CSS = frozenset({
     "text-decoration", "white-space", "border", "border-collapse", "padding",
 })
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
-#: Output types rendered as they are (binary images and text are escaped or base64 by nbconvert).
+#: Output types rendered as they are (binary images and text are escaped or base64 by
+#: nbconvert); ``text/markdown`` is made inert first, as a markdown cell is.
 SAFE_OUTPUT_KEYS = frozenset({
     "metadata", "text/plain", "text/latex", "application/json",
-    "image/png", "image/jpeg", "image/gif",
+    "image/png", "image/jpeg", "image/gif", "text/markdown",
 })
 #: Output types kept after cleaning with the allow-list.
-CLEANED_OUTPUT_KEYS = frozenset({"text/html", "text/markdown"})
+CLEANED_OUTPUT_KEYS = frozenset({"text/html"})
 #: The note above a markdown answer that had to be shown as typed.
 AS_TYPED_NOTE = ("*[cs230] This answer contained HTML or links that could run code in a "
                  "browser; it is shown as the student typed it.*")
@@ -158,7 +160,7 @@ class SanitizeStudentContent(SanitizeHTML):
 
     def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
         if cell.cell_type == "markdown":
-            # every markdown cell: a student can add one marked "locked" (nbgrader keeps it)
+            # every markdown cell, whatever its metadata says (the course's own text is inert)
             if not markdown_is_inert(cell.source):
                 cell.source = as_typed(cell.source)
         elif cell.cell_type == "raw":
@@ -174,6 +176,10 @@ class SanitizeStudentContent(SanitizeHTML):
         """Clean each output; one left with no data says what was removed, as text."""
         kept = self.safe_output_keys | self.sanitized_output_types
         removed = [sorted(set(o.get("data", {})) - kept) for o in outputs]
+        for output in outputs:
+            data = output.get("data", {})
+            if "text/markdown" in data and not markdown_is_inert(data["text/markdown"]):
+                data["text/markdown"] = as_typed(data["text/markdown"])
         outputs = super().sanitize_code_outputs(outputs)
         for output, gone in zip(outputs, removed, strict=True):
             if gone and "text/plain" not in output.get("data", {}):

@@ -38,9 +38,9 @@ from cs230_grading.sanitize import SanitizeStudentContent, as_typed, clean_html,
 #: their own; the checker lists them as elements).
 STOCK_LIVE = {
     "out-img-onerror", "out-script", "out-javascript", "out-svg-onload", "out-iframe",
-    "out-object", "out-link", "out-markdown", "out-metadata", "md-img-onerror", "md-link",
-    "md-svg-script", "md-style-iframe", "md-added-cell", "md-fake-locked-cell", "issue-html",
-    "issue-javascript", "widget-html",
+    "out-object", "out-link", "out-markdown", "out-markdown-link", "out-metadata",
+    "md-img-onerror", "md-link", "md-svg-script", "md-style-iframe", "md-added-cell",
+    "issue-html", "issue-javascript", "widget-html",
 }
 
 

@@ -9,8 +9,7 @@ TA). :func:`payload_submission` builds a Q2 notebook (the TA's manual-grading pa
 * a code cell the student added that displays each output payload of :data:`OUTPUTS`,
   the issue's ``display(HTML(...))`` / ``display(Javascript(...))``, and an ipywidgets
   ``HTML`` widget whose value carries a handler (a widget view plus widget state);
-* a raw cell in HTML format, a markdown cell the student added and one that claims to be
-  a locked cell of the course.
+* a raw cell in HTML format and a markdown cell the student added.
 
 :func:`active_labels` lists the payloads that would run in a page (by an HTML5 parse of it:
 inline scripts, ``on*`` handlers, ``javascript:`` URLs, frames, objects, forms, ``<style>``,
@@ -67,6 +66,8 @@ OUTPUTS: dict[str, tuple[dict, dict]] = {
     "out-base": ({"text/html": '<base href="https://evil.example/">'}, {}),
     "out-markdown": ({"text/markdown": f'**bold** <img src=x onerror="{js("out-markdown")}">'},
                      {}),
+    "out-markdown-link": ({"text/markdown": "[details](javascript:"
+                           f"window.{MARK}='out-markdown-link';document.title='PWNED')"}, {}),
     "out-metadata": ({"image/png": PNG, "text/plain": "<image>"},
                      {"image/png": {"width": f'1 onerror="{js("out-metadata")}"'}}),
     "out-widget-view": ({"application/vnd.jupyter.widget-view+json": {
@@ -103,11 +104,9 @@ HONEST_TABLE = ('<table border="1" class="dataframe"><thead><tr style="text-alig
                 "<td>456</td></tr></tbody></table>")
 HONEST_PLOT = "honest plot"
 RAW_LABEL, ADDED_MD_LABEL = "raw-html-cell", "md-added-cell"
-FAKE_LOCKED_LABEL = "md-fake-locked-cell"
 WIDGET_LABEL = "widget-html"
 ISSUE_LABELS = ("issue-html", "issue-javascript")
-LABELS = (*OUTPUTS, *ANSWERS, RAW_LABEL, ADDED_MD_LABEL, FAKE_LOCKED_LABEL, WIDGET_LABEL,
-          *ISSUE_LABELS)
+LABELS = (*OUTPUTS, *ANSWERS, RAW_LABEL, ADDED_MD_LABEL, WIDGET_LABEL, *ISSUE_LABELS)
 
 
 def _img(label: str) -> str:
@@ -142,11 +141,7 @@ def payload_notebook(source: Path, release: Path) -> NotebookNode:
     raw = new_raw_cell(f"<script>{js(RAW_LABEL)}</script>",
                        metadata={"format": "text/html", "raw_mimetype": "text/html"})
     added = new_markdown_cell(f'My notes <img src=x onerror="{js(ADDED_MD_LABEL)}">')
-    # nbgrader restores only cells whose grade id it knows: this one stays "locked"
-    fake_locked = new_markdown_cell(f'<img src=x onerror="{js(FAKE_LOCKED_LABEL)}">',
-                                    metadata={"nbgrader": {"locked": True,
-                                                           "schema_version": 3}})
-    nb.cells += [new_code_cell(_payload_code()), raw, added, fake_locked]
+    nb.cells += [new_code_cell(_payload_code()), raw, added]
     return nb
 
 
