@@ -62,29 +62,30 @@ c.Execute.extra_arguments = [
     "--IPKernelApp.log_level=ERROR",
 ]
 # Every kernel that runs student code starts in the sandbox (rlimits, and with bubblewrap no
-# network and no view of source/, the gradebook or other students); the grading process
-# keeps at most CS230_LIMIT_OUTPUT_MB (default 2) of each cell's output.
-if os.environ.get("CS230_SANDBOX", "auto").strip().lower() != "off":
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        IgnorePattern,
-        LimitOutput,
-        SaveAutoGrades,
-    )
+# network and no view of source/, the gradebook or other students) and with the student
+# environment's allow-list, never the grader's environment (cs230_grading/sandbox/
+# environment.py; CS230_SANDBOX=off drops the confinement, never the allow-list). The grading
+# process keeps at most CS230_LIMIT_OUTPUT_MB (default 2) of each cell's output.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
-    from cs230_grading.sandbox.kernel import SandboxedExecute
+from cs230_grading.sandbox.kernel import SandboxedExecute  # noqa: E402
 
-    c.Autograde.autograde_preprocessors = [
-        SandboxedExecute,
-        IgnorePattern,
-        ClearMetadataPreprocessor,
-        LimitOutput,
-        SaveAutoGrades,
-        AssignLatePenalties,
-        CheckCellMetadata,
-    ]
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
 # Cap what one cell may print into the autograded notebook.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100

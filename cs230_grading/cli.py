@@ -28,6 +28,21 @@ def _course_root(value: str | None) -> Path:
     return root
 
 
+def _warn_if_password(url: str) -> None:
+    """A password in ``--db-url`` is in the process list, which every local user can read."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        has_password = bool(make_url(url).password)
+    except ArgumentError:
+        return  # nbgrader reports the malformed URL itself
+    if has_password:
+        print("cs230-grade: warning: the password in --db-url is visible to every user of "
+              "this machine in the process list; set CS230_GRADEBOOK_URL instead",
+              file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cs230-grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     root = _course_root(args.course)
+    if getattr(args, "db_url", None):
+        _warn_if_password(args.db_url)
     db_url = getattr(args, "db_url", None) or os.environ.get("CS230_GRADEBOOK_URL")
     try:
         if args.command in ("samples", "demo"):

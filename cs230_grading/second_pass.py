@@ -46,6 +46,7 @@ from .course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook
 from .sandbox import private_paths, wrap_command
 from .sandbox import runner as wire
+from .sandbox.environment import student_environment
 
 COMMENT_TAG = "[cs230 second pass]"
 LEDGER_DIR = "second_pass"
@@ -107,11 +108,7 @@ class StudentProcess:
             [sys.executable, "-I", "-c", RUNNER_SOURCE, str(to_runner_r), str(from_runner_w),
              str(self.folder)],
             kind="runner", cwd=self.folder, readable=[self.folder], hidden=hidden)
-        env = {k: v for k, v in os.environ.items()
-               if k in ("PATH", "LANG", "LC_ALL", "TZ", "CS230_PARTIAL_CREDIT")}
-        env.update(NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg", HOME="/tmp",
-                   MPLCONFIGDIR="/tmp/matplotlib", OPENBLAS_NUM_THREADS="1",
-                   OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env = student_environment(NBGRADER_EXECUTION="autograde")
         if os.geteuid() == 0:  # the unprivileged uid must be able to read its pipes
             for fd in (to_runner_r, from_runner_w):
                 os.fchmod(fd, 0o666)

@@ -29,6 +29,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from . import Limits, effective_mode, private_paths, sandbox_uid, wrap_command
+from .environment import student_environment
 
 #: Text that marks a cell whose output was cut (the report looks for it).
 OUTPUT_CUT = "[cs230 sandbox] output limit reached"
@@ -58,14 +59,8 @@ class SandboxKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         cwd = Path(kw.get("cwd") or os.getcwd()).resolve()
-        env = dict(kw.get("env") or os.environ)
-        env.pop("JPY_PARENT_PID", None)
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")
-        env.setdefault("OMP_NUM_THREADS", "1")
-        env.setdefault("MKL_NUM_THREADS", "1")
-        env["MPLCONFIGDIR"] = "/tmp/matplotlib"
-        env["IPYTHONDIR"] = "/tmp/ipython"
-        kw["env"] = env
+        # the allow-list, never the grader's environment (gradebook URL, tokens...)
+        kw["env"] = student_environment(kw.get("env") or os.environ)
         # The kernel's own start-up banners (printed with no parent process) are not the
         # student's output, which reaches nbgrader over ZMQ: keep them off the terminal.
         kw.setdefault("stdout", subprocess.DEVNULL)
