@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .autograde import StudentResult
+from .budget import Overrun, overrun_findings, student_clock
 from .course import ASSIGNMENT, Course, nbgrader_env
 from .engine import GradingEngine
 from .folders import staged_folder
@@ -108,6 +109,8 @@ class GradedSubmission:
     #: zlib-compressed files relative to ``autograded/<student>/midterm`` and ``feedback/...``
     autograded: dict[str, bytes] = dataclasses.field(default_factory=dict)
     feedback: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    #: notebooks that ran out of their time budget in the kernel
+    overruns: list[Overrun] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -263,7 +266,7 @@ class WorkerCourse:
             if task.extension:
                 gb.add_submission(ASSIGNMENT, student, extension=task.extension)
         try:
-            with contextlib.chdir(self.root):
+            with contextlib.chdir(self.root), student_clock() as clock:
                 result = self.api.autograde(ASSIGNMENT, student, force=True, create=True)
                 log = result.get("log", "")
                 if result.get("success") and task.feedback:
@@ -273,7 +276,7 @@ class WorkerCourse:
                         result = {"success": False, "error": fb.get("error", "feedback failed")}
             graded = GradedSubmission(student, bool(result.get("success")), 0.0, log=log,
                                       error=_last_line(result.get("error", "")),
-                                      host=os.uname().nodename)
+                                      host=os.uname().nodename, overruns=clock.overruns)
             if graded.success:
                 self._collect(graded, folder)
         finally:
@@ -593,10 +596,13 @@ def _settle(course: Course, kit: CourseKit, task: SubmissionTask, outcome: Any,
     if not res.success:
         return StudentResult(student=task.student, success=False, seconds=res.seconds,
                              log=res.log, error=(res.error or "nbgrader failed") + retried)
-    findings: list[Any] = []
+    findings: list[Any] = overrun_findings(task.student, res.overruns)
 
     def second_pass() -> None:
-        findings.extend(_second_pass(course, task.student, submitted, task.feedback))
+        # the student's time budget counts what the kernel pass used on the worker
+        with student_clock(used=res.seconds) as clock:
+            findings.extend(_second_pass(course, task.student, submitted, task.feedback))
+        findings.extend(overrun_findings(task.student, clock.overruns))
 
     try:
         record_graded(course, kit.sha, task, res, outcome.retries, outcome.worker,

@@ -27,6 +27,8 @@ class Finding:
     message: str
     notebook: str = ""
     severity: str = "error"  # "error" needs attention; "warning" is informational
+    #: what kind of finding, for the summary's counts ("time budget", ...; "" for others)
+    kind: str = ""
 
     def line(self) -> str:
         where = f"{self.student}/{self.notebook}" if self.notebook else self.student
