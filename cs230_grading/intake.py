@@ -338,6 +338,8 @@ class _StudentChecker:
             return (f"a symbolic link to {raw} (inside the student's own folder), not a "
                     "file: submit the file itself")
         whose = self._whose(resolved)
+        if whose.endswith("outside the course") and raw == str(resolved):
+            whose = "outside the course"
         suspect = f"; {SUSPECTED}" if whose.startswith(("the instructor", "another")) else ""
         return f"a symbolic link to {raw} ({whose}), not the student's own file{suspect}"
 
