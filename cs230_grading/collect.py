@@ -208,7 +208,9 @@ def _roster_by_lms_id(course_root: Path) -> dict[str, str]:
     rows = roster_rows(course_root)
     if rows is None:
         raise CollectError(f"no roster.csv: {hint}")
-    if not rows or ROSTER_LMS_COLUMN not in rows[0]:
+    if not rows:
+        raise CollectError(f"roster.csv lists no students: {hint}")
+    if ROSTER_LMS_COLUMN not in rows[0]:
         raise CollectError(f"roster.csv has no {ROSTER_LMS_COLUMN} column: {hint}")
     table: dict[str, str] = {}
     for row in rows:
@@ -357,7 +359,8 @@ def _unpack(zf: zipfile.ZipFile, chosen: dict[str, list[_Candidate]], course_roo
     with tempfile.TemporaryDirectory(prefix=".collect-", dir=course_root) as scratch:
         for student, uploads in sorted(chosen.items()):
             target = submitted / student / ASSIGNMENT
-            if (target.exists() or target.is_symlink()) and not force:
+            taken = target.exists() or target.is_symlink() or (submitted / student).is_symlink()
+            if taken and not force:
                 for cand in uploads:
                     findings.append(Finding(student, f"submitted/{student}/{ASSIGNMENT} already "
                                             "exists: not replaced (pass --force to replace it "

@@ -254,6 +254,9 @@ class _StudentChecker:
         except Rejected as exc:
             self.add(f"{exc}; not graded, scored 0", name)
             return
+        except OSError as exc:
+            self.add(f"cannot be read ({exc.strerror or exc}): scored 0", name)
+            return
         staged = target / path.name
         staged.write_bytes(data)
         problem = self._notebook_problem(staged, name)

@@ -178,6 +178,18 @@ def test_archive_over_the_count_or_size_limit_is_not_unpacked(course, tmp_path, 
     assert not course.submitted_root.exists()
 
 
+def test_archive_limits_come_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("CS230_LIMIT_ARCHIVE_FILES", "50")
+    monkeypatch.setenv("CS230_LIMIT_ARCHIVE_MB", "64")
+    monkeypatch.setenv("CS230_LIMIT_ARCHIVE_RATIO", "20")
+    monkeypatch.setenv("CS230_LIMIT_SUBMISSION_MB", "2")
+    assert ArchiveLimits.from_env() == ArchiveLimits(files=50, total_bytes=64 * MiB,
+                                                     file_bytes=2 * MiB, ratio=20.0)
+    monkeypatch.setenv("CS230_LIMIT_ARCHIVE_RATIO", "-1")
+    with pytest.raises(CollectError, match="CS230_LIMIT_ARCHIVE_RATIO='-1' must be more than 0"):
+        ArchiveLimits.from_env()
+
+
 def test_existing_submission_is_kept_unless_forced(course, tmp_path) -> None:
     kept = course.add_submission("alice", {f"{Q1}.ipynb": b"by hand"}) / f"{Q1}.ipynb"
     archive = write_zip(tmp_path / "s.zip",
@@ -229,6 +241,8 @@ def test_cli_collect(course, tmp_path, capsys) -> None:
     (lambda root, zp: (root / "roster.csv").unlink(), "no roster.csv"),
     (lambda root, zp: (root / "roster.csv").write_text("id\nalice\n"),
      "roster.csv has no lms_user_id column"),
+    (lambda root, zp: (root / "roster.csv").write_text("id,lms_user_id\n"),
+     "roster.csv lists no students"),
     (lambda root, zp: zp.unlink(), "no such file"),
 ])
 def test_cli_collect_errors_are_one_line(course, tmp_path, capsys, setup, phrase) -> None:
