@@ -21,6 +21,7 @@ A new LMS is one class with a ``name`` and a ``parse`` method, added to :data:`L
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import os
@@ -28,7 +29,7 @@ import re
 import stat
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -223,24 +224,18 @@ def _roster_by_lms_id(course_root: Path) -> dict[str, str]:
     return table
 
 
-class _open_archive:
+@contextlib.contextmanager
+def _open_archive(path: Path) -> Iterator[zipfile.ZipFile]:
     """``zipfile.ZipFile`` with one clear line for every way the file can be unusable."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> zipfile.ZipFile:
-        try:
-            self.zf = zipfile.ZipFile(self.path)
-        except FileNotFoundError:
-            raise CollectError(f"{self.path}: no such file") from None
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise CollectError(f"{self.path}: not a readable zip archive ({exc}); download "
-                               "it again from the LMS") from None
-        return self.zf
-
-    def __exit__(self, *exc: object) -> None:
-        self.zf.close()
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise CollectError(f"{path}: no such file") from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise CollectError(f"{path}: not a readable zip archive ({exc}); download it again "
+                           "from the LMS") from None
+    with zf:
+        yield zf
 
 
 def _checked_infolist(zf: zipfile.ZipFile, limits: ArchiveLimits) -> list[zipfile.ZipInfo]:
