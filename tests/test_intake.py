@@ -1,10 +1,11 @@
 """Intake takes only the student's own regular files, and says why it leaves one out.
 
 The fast tests stage submissions without grading them (a submission is the source
-notebooks, which intake accepts). One pipeline run grades an honest student next to
-students whose notebooks are links to the instructor's source, links to the honest
-student, a hard link and an oversized output: the rejected notebooks score 0 with their
-finding, and everything else scores what the honest student's notebooks score.
+notebooks, which intake accepts). One pipeline run grades an honest student next to one
+whose notebooks are a symbolic link to the instructor's source, a symbolic link to the
+honest student, a hard link to the source and an oversized output: the rejected notebooks
+score 0 with their finding, and everything else scores what the honest student's
+notebooks score.
 (A hard link between two students is graded for neither: see the fast test.)
 """
 
@@ -244,11 +245,9 @@ def graded(tmp_path_factory):
                          (Q6, f"../../alice/midterm/{Q6}.ipynb")):
         (mallory / f"{name}.ipynb").unlink()
         os.symlink(target, mallory / f"{name}.ipynb")
-    hardy = course.submission_dir("hardy")
-    shutil.copytree(alice, hardy)
-    (hardy / f"{Q1}.ipynb").unlink()
-    os.link(course.source_dir / f"{Q1}.ipynb", hardy / f"{Q1}.ipynb")
-    add_output(hardy / f"{Q5}.ipynb", 2 * MiB)
+    (mallory / f"{Q1}.ipynb").unlink()
+    os.link(course.source_dir / f"{Q1}.ipynb", mallory / f"{Q1}.ipynb")
+    add_output(mallory / f"{Q5}.ipynb", 2 * MiB)
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CS230_LIMIT_SUBMISSION_OUTPUT_MB", "1")
@@ -257,10 +256,10 @@ def graded(tmp_path_factory):
     return course, expected_scores(plan, course.source_dir)["alice"], result, out.getvalue()
 
 
-REJECTED = {"mallory": {Q3: ("instructor's source/midterm", SUSPECTED),
-                        Q6: ("another student's submission, alice", SUSPECTED)},
-            "hardy": {Q1: ("a hard link", "instructor's source/midterm", SUSPECTED),
-                      Q5: ("its outputs take 2.0 MiB",)}}
+REJECTED = {"mallory": {Q3: ("symbolic link", "instructor's source/midterm", SUSPECTED),
+                        Q6: ("symbolic link", "another student's submission, alice", SUSPECTED),
+                        Q1: ("a hard link", "instructor's source/midterm", SUSPECTED),
+                        Q5: ("its outputs take 2.0 MiB",)}}
 
 
 def test_rejected_notebooks_score_zero_and_the_rest_as_before(graded) -> None:
