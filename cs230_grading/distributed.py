@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -197,6 +197,40 @@ def _alembic_version(db_url: str) -> str | None:
 
 
 # --- the worker side ---------------------------------------------------------------
+try:
+    from contextlib import chdir as _chdir
+except ImportError:  # Python 3.10
+
+    @contextlib.contextmanager
+    def _chdir(path: str | os.PathLike[str]) -> Iterator[None]:
+        before = os.getcwd()
+        os.chdir(path)
+        try:
+            yield
+        finally:
+            os.chdir(before)
+
+
+def _unpack_kit(archive: bytes, dest: Path) -> None:
+    """Unpack a course kit: regular files inside ``dest`` only.
+
+    By hand rather than ``extractall(filter="data")``, which Python gained in 3.11.4 and
+    3.10.12: Debian 12's Python 3.11.2 does not have it.
+    """
+    root = dest.resolve()
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            target = (root / member.name).resolve()
+            if not member.isfile() or not target.is_relative_to(root):
+                raise ValueError(f"course kit: refusing {member.name!r} (not a file inside "
+                                 "the course)")
+            source = tar.extractfile(member)
+            if source is None:
+                raise ValueError(f"course kit: cannot read {member.name!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read())
+
+
 class WorkerCourse:
     """A private course on a worker: built once from a kit, reused for every task."""
 
@@ -204,8 +238,7 @@ class WorkerCourse:
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
         _sweep_dead_courses(Path(base))
         self.root = Path(tempfile.mkdtemp(prefix=f"cs230-worker-{os.getpid()}-", dir=base))
-        with tarfile.open(fileobj=io.BytesIO(kit.archive), mode="r:gz") as tar:
-            tar.extractall(self.root, filter="data")
+        _unpack_kit(kit.archive, self.root)
         self.db_url = f"sqlite:///{self.root / 'gradebook.db'}?timeout=60"
         os.environ.update(nbgrader_env(kit.env))
         os.environ["CS230_GRADEBOOK_URL"] = self.db_url
@@ -213,7 +246,7 @@ class WorkerCourse:
         if kit.alembic:
             self._stamp_gradebook(kit.alembic)
         self.api = self._load_api()
-        with contextlib.chdir(self.root):
+        with _chdir(self.root):
             made = self.api.generate_assignment(ASSIGNMENT, force=True, create=True)
         if not made.get("success"):
             raise RuntimeError(f"generate_assignment failed on the worker: {made.get('error')}")
@@ -266,7 +299,7 @@ class WorkerCourse:
             if task.extension:
                 gb.add_submission(ASSIGNMENT, student, extension=task.extension)
         try:
-            with contextlib.chdir(self.root), student_clock() as clock:
+            with _chdir(self.root), student_clock() as clock:
                 result = self.api.autograde(ASSIGNMENT, student, force=True, create=True)
                 log = result.get("log", "")
                 if result.get("success") and task.feedback:
