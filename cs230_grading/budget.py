@@ -28,19 +28,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import time
 from collections.abc import Iterator
+
+from .settings import limit_from_env
 
 #: The kind of the findings this module makes (see :class:`cs230_grading.intake.Finding`).
 KIND = "time budget"
 #: Message of a cell or check that was not run because a budget ran out.
 NOT_RUN = "not run: the notebook exceeded its time budget"
-
-
-def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    return float(raw) if raw else default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +49,8 @@ class TimeBudget:
     @classmethod
     def from_env(cls) -> TimeBudget:
         base = cls()
-        return cls(_seconds("CS230_LIMIT_NOTEBOOK_SECONDS", base.notebook_seconds),
-                   _seconds("CS230_LIMIT_STUDENT_SECONDS", base.student_seconds))
+        return cls(limit_from_env("NOTEBOOK_SECONDS", base.notebook_seconds),
+                   limit_from_env("STUDENT_SECONDS", base.student_seconds))
 
 
 @dataclasses.dataclass

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import os
 import re
 import stat
 import tempfile
@@ -36,6 +35,7 @@ from typing import Protocol
 from .course import ASSIGNMENT, NOTEBOOKS
 from .folders import replace_folder
 from .intake import Finding, IntakeLimits, MiB, roster_rows
+from .settings import limit_from_env
 
 MANIFEST = "collect.csv"
 ROSTER_LMS_COLUMN = "lms_user_id"
@@ -74,16 +74,10 @@ class ArchiveLimits:
 
 
 def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(f"CS230_LIMIT_{name}", "").strip()
-    if not raw:
-        return default
     try:
-        value = float(raw)
-    except ValueError:
-        raise CollectError(f"CS230_LIMIT_{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise CollectError(f"CS230_LIMIT_{name}={raw!r} must be more than 0")
-    return value
+        return limit_from_env(name, default)
+    except ValueError as exc:
+        raise CollectError(str(exc)) from None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from .course import ASSIGNMENT, NOTEBOOKS
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook, write_notebook
+from .settings import limit_from_env
 
 STAGED_DIR = "staged"
 MiB = 1 << 20
@@ -90,16 +91,7 @@ class IntakeLimits:
 
 
 def _env_mib(name: str, default: int) -> int:
-    raw = os.environ.get(f"CS230_LIMIT_{name}", "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"CS230_LIMIT_{name}={raw!r} is not a number of MiB") from None
-    if value <= 0:
-        raise ValueError(f"CS230_LIMIT_{name}={raw!r} must be more than 0")
-    return int(value * MiB)
+    return int(limit_from_env(name, default / MiB) * MiB)
 
 
 class Rejected(Exception):
