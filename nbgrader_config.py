@@ -13,7 +13,9 @@ Environment overrides (all optional):
   (the course switch below sets the default).
 * ``CS230_EXECUTE_TIMEOUT``: seconds a single cell may run while autograding.
 * ``CS230_SANDBOX``: ``auto`` (default), ``bwrap``, ``rlimits`` or ``off``: how kernels that
-  run student code are confined; ``CS230_LIMIT_*`` set the limits (see docs/security.md).
+  run student code are confined; ``CS230_LIMIT_*`` set the limits, among them the wall-clock
+  time budgets ``CS230_LIMIT_NOTEBOOK_SECONDS`` and ``CS230_LIMIT_STUDENT_SECONDS`` (see
+  docs/security.md).
 * ``CS230_SECOND_PASS``: ``0`` turns off the out-of-kernel grading pass of the pipeline.
 """
 
@@ -66,27 +68,26 @@ c.Execute.extra_arguments = [
     "--IPKernelApp.log_level=ERROR",
 ]
 # Every kernel that runs student code starts in the sandbox (rlimits, and with bubblewrap no
-# network and no view of source/, the gradebook or other students); the grading process
-# keeps at most CS230_LIMIT_OUTPUT_MB (default 2) of each cell's output. Last, every
+# network and no view of source/, the gradebook or other students) and with the student
+# environment's allow-list, never the grader's environment (cs230_grading/sandbox/
+# environment.py; CS230_SANDBOX=off drops the confinement, never the allow-list). The grading
+# process keeps at most CS230_LIMIT_OUTPUT_MB (default 2) of each cell's output. Last, every
 # autograded notebook (what the formgrader renders) is made inert: no student HTML, SVG,
 # JavaScript or widget runs in a TA's browser (cs230_grading/sanitize.py, docs/security.md).
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
-    Execute,
     IgnorePattern,
     LimitOutput,
     SaveAutoGrades,
 )
 
+from cs230_grading.sandbox.kernel import SandboxedExecute  # noqa: E402
 from cs230_grading.sanitize import SanitizeStudentContent  # noqa: E402
 
-if os.environ.get("CS230_SANDBOX", "auto").strip().lower() != "off":
-    from cs230_grading.sandbox.kernel import SandboxedExecute as Execute  # noqa: F811
-
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    SandboxedExecute,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

@@ -10,8 +10,14 @@ that: importing :mod:`cs230_grading` puts ``.venv/bin`` first on its ``PATH``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,3 +52,69 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
         report.outcome = "failed"
         report.longrepr = (f"skipped on CI ({reason}): .ci/run installs everything the suite "
                            "needs, so a skip here means an install step is missing")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclasses.dataclass
+class PostgresServer:
+    """A throw-away PostgreSQL server on 127.0.0.1 (trust authentication)."""
+
+    port: int
+
+    def create_database(self, name: str, *, password: str | None = None) -> str:
+        """Create database ``name``; its SQLAlchemy URL (with ``password`` in it, if given).
+
+        The server trusts local connections, so a password in the URL is accepted and
+        ignored: what it tests is that the URL's password goes nowhere it should not.
+        """
+        import psycopg2
+
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres",
+                                dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+        auth = f"postgres:{password}" if password else "postgres"
+        return f"postgresql+psycopg2://{auth}@127.0.0.1:{self.port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Debian's PostgreSQL in its own data folder, listening only on 127.0.0.1 on a free
+    port (as the ``postgres`` user when the tests run as root: the server refuses root)."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not bins:
+        pytest.skip("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
+                    "(Debian package `postgresql`)")
+    pytest.importorskip("psycopg2", reason="psycopg2 (PostgreSQL driver) missing")
+    bin_dir = bins[-1].parent
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("runuser") is None:
+        pytest.skip("running as root without runuser: cannot start postgres as its own user")
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    data = Path(tempfile.mkdtemp(prefix="cs230-pg-"))
+    if as_root:
+        shutil.chown(data, "postgres", "postgres")
+    port = free_port()
+
+    def pg(*args: str) -> None:
+        subprocess.run([*prefix, *args], check=True, capture_output=True, text=True,
+                       timeout=120)
+
+    try:
+        pg(str(bin_dir / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "postgres",
+           "-E", "UTF8", "--no-sync")
+        pg(str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-l", str(data / "server.log"),
+           "-w", "-t", "90", "-o",
+           f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off", "start")
+        yield PostgresServer(port)
+    finally:
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast",
+                        "-w", "stop"], capture_output=True, timeout=120, check=False)
+        shutil.rmtree(data, ignore_errors=True)
