@@ -50,6 +50,7 @@ from .course import ASSIGNMENT, Course, nbgrader_env
 from .engine import GradingEngine
 from .folders import staged_folder
 from .intake import STAGED_DIR
+from .sanitize import terminal_text
 
 LEDGER = "cs230_ledger"
 #: environment switches that change how a notebook grades, and so travel with the kit
@@ -605,7 +606,7 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
                 tick = time.perf_counter()
                 run.results[task.student] = _settle(course, kit, task, outcome, run, submitted)
                 run.write_seconds += time.perf_counter() - tick
-                bar.set_postfix_str(task.student)
+                bar.set_postfix_str(terminal_text(task.student))
                 bar.update()
             engine.run_on_workers(release_worker_courses)
     run.seconds = time.perf_counter() - start
@@ -685,8 +686,8 @@ def grade_all_distributed(course: Course, students: list[str], *, workers: int |
     run = grade_class(course, students, workers=workers, scheduler=scheduler,
                       feedback=feedback, progress=progress, out=out)
     if run.skipped or run.retried or run.crashed:
-        for line in run.summary():
-            print(line, file=out, flush=True)
+        for line in run.summary():  # quotes student names and errors: printed as text
+            print(terminal_text(line), file=out, flush=True)
     return run.results
 
 

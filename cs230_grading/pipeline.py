@@ -30,6 +30,7 @@ from .intake import STAGED_DIR, Finding, stage_submissions
 from .report import write_report
 from .results import ClassGrades, collect_grades, write_scores_csv
 from .rubric import write_rubric
+from .sanitize import terminal_text
 
 REPORT_DIR = "reports"
 
@@ -153,14 +154,12 @@ def grade_all(course: Course, students: list[str], *, workers: int | None = None
                 results[student] = outcome.value
             else:
                 results[student] = StudentResult(student, False, 0.0, error=outcome.error or "")
-            bar.set_postfix_str(student)
+            bar.set_postfix_str(terminal_text(student))
             bar.update()
     return results
 
 
 def _printer(out: TextIO):
-    from .sanitize import terminal_text
-
     def say(line: str) -> None:  # lines quote student text: no escape sequence reaches a tty
         print(terminal_text(line), file=out, flush=True)
 

@@ -12,7 +12,8 @@ except ModuleNotFoundError:  # Python 3.10
 from cs230_grading.course import REPO_ROOT
 
 # conda splits dask[distributed] into two packages and names psycopg2 without -binary.
-CONDA_NAMES = {"dask[distributed]": {"dask", "distributed"}, "psycopg2-binary": {"psycopg2"}}
+CONDA_NAMES = {"dask[distributed]": {"dask", "distributed"}, "psycopg2-binary": {"psycopg2"},
+               "bleach[css]": {"bleach-with-css"}}
 
 
 def _requirement(spec: str) -> tuple[str, str]:
