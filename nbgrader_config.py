@@ -95,6 +95,9 @@ c.LimitOutput.max_traceback = 100
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
+    # After the student's answers: the errata of the printed key and the Q1 options accepted
+    # either way (cs230_grading/errata.py); the release itself says nothing about them.
+    "cs230_grading.feedback.AppendNotes",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = True
