@@ -22,6 +22,7 @@ from typing import TextIO
 
 from .autograde import StudentJob, StudentResult, grade_student
 from .course import Course
+from .cover import honour_code_findings
 from .distributed import grade_all_distributed
 from .engine import SCHEDULER_ENV, GradingEngine
 from .folders import staged_folder
@@ -76,7 +77,7 @@ def run_pipeline(
         course.generate_assignment()
 
     intake = stage_submissions(course.root, course.source_dir)
-    findings = list(intake.findings)
+    findings = [*intake.findings, *honour_code_findings(course.root / STAGED_DIR, intake.students)]
     for finding in findings:
         say(finding.line())
     students = intake.students

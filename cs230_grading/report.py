@@ -13,6 +13,7 @@ from .intake import Finding
 from .results import ClassGrades
 
 TITLES = {
+    "q0_cover": "Q0 Cover (honour code)",
     "q1_multiple_choice": "Q1 Multiple choice",
     "q2_short_answers": "Q2 Short answers",
     "q3_conv_architectures": "Q3 Conv architectures",
@@ -20,6 +21,9 @@ TITLES = {
     "q5_gan_backprop": "Q5 GAN backprop",
     "q6_numpy_attention": "Q6 NumPy attention",
 }
+
+#: Notebooks worth points (the cover is worth none: its honour code is reported as a note).
+SCORED = tuple(n for n in NOTEBOOKS if NOTEBOOK_POINTS[n] > 0)
 
 
 def distribution_png(grades: ClassGrades) -> bytes:
@@ -30,7 +34,7 @@ def distribution_png(grades: ClassGrades) -> bytes:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 4, figsize=(14, 6), constrained_layout=True)
-    panels = [*NOTEBOOKS, "total"]
+    panels = [*SCORED, "total"]
     for ax, name in zip(axes.flat, panels, strict=False):
         if name == "total":
             values = [s.total for s in grades.students]
@@ -81,9 +85,9 @@ def write_report(
     png = distribution_png(grades)
     (out_dir / "score_distribution.png").write_bytes(png)
 
-    headers = ["student", *(TITLES[n].split()[0] for n in NOTEBOOKS), "total", "awaiting manual"]
+    headers = ["student", *(TITLES[n].split()[0] for n in SCORED), "total", "awaiting manual"]
     rows = [
-        [s.student, *(f"{s.notebook_scores.get(n, 0):g}" for n in NOTEBOOKS), f"{s.total:g}",
+        [s.student, *(f"{s.notebook_scores.get(n, 0):g}" for n in SCORED), f"{s.total:g}",
          ", ".join(s.awaiting_manual) or "-"]
         for s in grades.students
     ]

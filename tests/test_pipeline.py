@@ -8,6 +8,7 @@ check the bad-input lines, the exports, the report and the feedback HTML.
 from __future__ import annotations
 
 import csv
+import html as html_module
 import io
 import json
 import re
@@ -152,3 +153,27 @@ def test_empty_submitted_folder_is_reported(tmp_path) -> None:
     assert result.exit_code == 1
     assert "no submissions" in out.getvalue()
     assert result.graded == []
+
+
+def test_honour_code_is_reported_as_a_warning_never_a_score(graded) -> None:
+    _, plan, result, terminal = graded
+    warned = {f.student for f in result.findings if f.notebook == "q0_cover"}
+    unaffirmed = {s for s, nbs in plan.items() if nbs["q0_cover"].name != "model"}
+    assert "sample-blank" in unaffirmed and "sample-full" not in unaffirmed
+    assert warned == unaffirmed
+    assert all(f.severity == "warning" for f in result.findings if f.notebook == "q0_cover")
+    assert "sample-blank/q0_cover" in terminal
+    assert all(s.notebook_scores["q0_cover"] == 0 for s in result.grades.students)
+    notes = result.report.read_text().split("<h2>Notes</h2>")[1].split("<h2>")[0]
+    assert "sample-blank/q0_cover" in notes and "honour code is not affirmed" in notes
+
+
+def test_feedback_ends_with_the_notes_for_after_answering(graded) -> None:
+    from cs230_grading.errata import NOTES
+
+    course, _, _, _ = graded
+    for name, notes in NOTES.items():
+        text = html_module.unescape(
+            (course.feedback_dir("sample-partial") / f"{name}.html").read_text())
+        for note in notes:
+            assert note.title in text, (name, note.title)

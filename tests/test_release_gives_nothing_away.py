@@ -79,17 +79,32 @@ def _comment_text(path: Path) -> str:
     return "\n".join(tok.string.lstrip("# ") for tok in tokens if tok.type == tokenize.COMMENT)
 
 
+def _shown_in_source(nb) -> str:
+    """What the source notebook itself shows students: cells outside solution regions."""
+    shown = [SOLUTION_REGION.sub(" ", c.source) for c in nb.cells
+             if not (nbgrader_meta(c).get("solution") and c.cell_type == "markdown")]
+    return normalise("\n\n".join(shown))
+
+
 def withheld_texts() -> dict[str, str]:
-    """``{where: text}`` for everything the release must not show."""
+    """``{where: text}`` for everything the release must not show.
+
+    A solution-region sentence that the notebook also states outside its solutions (the
+    honour code statement, which the cover's answer is a copy of) is not withheld. The notes
+    and the key's comments always are.
+    """
     texts: dict[str, str] = {}
     for name in NOTEBOOKS:
-        for cell in read_notebook(SOURCE / f"{name}.ipynb").cells:
+        nb = read_notebook(SOURCE / f"{name}.ipynb")
+        shown = _shown_in_source(nb)
+        for cell in nb.cells:
             meta = nbgrader_meta(cell)
             gid = meta.get("grade_id", "?")
             if meta.get("solution") and cell.cell_type == "markdown":
                 texts[f"{name}/{gid}"] = cell.source
             for i, region in enumerate(SOLUTION_REGION.findall(cell.source)):
-                texts[f"{name}/{gid}/solution{i}"] = region
+                kept = [s for s in sentences(region) if s not in shown]
+                texts[f"{name}/{gid}/solution{i}"] = "\n\n".join(kept)
     for name, notes in errata.NOTES.items():
         for note in notes:
             texts[f"errata/{name}/{note.title}"] = note.text

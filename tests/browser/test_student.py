@@ -29,6 +29,8 @@ pytestmark = pytest.mark.browser
 
 #: A wrong answer per notebook: (answer grade id, source, test grade id, phrase of the message).
 WRONG: dict[str, tuple[str, str, str, str]] = {
+    "q0_cover": ("q0_honour", 'honour_code = "I agree"', "q0_honour_test",
+                 "not the honour code statement"),
     "q1_multiple_choice": ("q1_a", 'answer_a = {"v"}', "q1_a_test", "not well formed"),
     "q2_short_answers": ("q2_a", "YOUR ANSWER HERE", "q2_a", "did not provide a response"),
     "q3_conv_architectures": (
