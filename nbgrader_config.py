@@ -15,6 +15,8 @@ Environment overrides (all optional):
 * ``CS230_SANDBOX``: ``auto`` (default), ``bwrap``, ``rlimits`` or ``off``: how kernels that
   run student code are confined; ``CS230_LIMIT_*`` set the limits (see docs/security.md).
 * ``CS230_SECOND_PASS``: ``0`` turns off the out-of-kernel grading pass of the pipeline.
+
+Late submissions: see "Late submissions" below for the policy and where the due date is set.
 """
 
 import os
@@ -101,3 +103,15 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = True
+
+# --- Late submissions ------------------------------------------------------------
+# The due date is the gradebook's: `nbgrader db assignment add midterm --duedate="2021-05-07
+# 17:00:00 PDT"` (or the formgrader's Manage Assignments; per-student extensions count). The
+# submission time is timestamp.txt beside each submission (`nbgrader collect` writes it).
+# AssignLatePenalties (in the list above) asks this plugin for each notebook's penalty, and
+# `nbgrader export` subtracts it; the report lists late students, by how much, and the penalty.
+# Course policy: up to 5 minutes late, no penalty; after that, each notebook loses 10% of its
+# score per started hour after the due date (so 10 hours late or more scores 0).
+c.AssignLatePenalties.plugin_class = "cs230_grading.late.CourseLatePenalty"
+c.CourseLatePenalty.grace_minutes = 5
+c.CourseLatePenalty.percent_per_hour = 10

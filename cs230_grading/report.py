@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .course import EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
 from .intake import Finding
+from .late import late_by
 from .results import ClassGrades
 
 TITLES = {
@@ -73,6 +74,23 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _late_section(grades: ClassGrades) -> list[str]:
+    """Late submissions: who, by how much, and the penalty nbgrader's hook applied."""
+    late = grades.late
+    if not late:
+        return []
+    rows = [[s.student, s.submitted_at, s.due, late_by(s.seconds_late), f"{s.late_penalty:g}",
+             f"{s.total - s.late_penalty:g}"] for s in late]
+    return [
+        "<h2>Late submissions</h2>",
+        f"<p>{len(late)} students submitted after the due date. The penalty is the course "
+        "policy in <code>nbgrader_config.py</code> (<code>CourseLatePenalty</code>); "
+        "<code>grades.csv</code> has it subtracted, the per-question scores below do not.</p>",
+        _table(["student", "submitted", "due", "late by", "penalty", "score after penalty"],
+               rows),
+    ]
+
+
 def write_report(
     grades: ClassGrades,
     findings: Sequence[Finding],
@@ -113,6 +131,7 @@ def write_report(
          "(<code>jupyter lab</code> from the course root, then Nbgrader &rarr; Formgrader).</p>"
          + _table(["student", "items"], [[k, ", ".join(v)] for k, v in pending.items()]))
         if pending else "<p>None.</p>",
+        *_late_section(grades),
         "<h2>Scores per student</h2>",
         "<p>Awaiting items count as 0 until graded.</p>",
         _table(headers, rows),
