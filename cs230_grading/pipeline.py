@@ -30,6 +30,7 @@ from .intake import STAGED_DIR, Finding, stage_submissions
 from .report import write_report
 from .results import ClassGrades, collect_grades, write_scores_csv
 from .rubric import write_rubric
+from .similarity import similarity_pairs, write_similarity_csv
 
 REPORT_DIR = "reports"
 
@@ -122,7 +123,9 @@ def write_reports(course: Course, grades: ClassGrades, findings: list[Finding], 
         if export:
             course.nbgrader("export", f"--to={fresh / 'grades.csv'}")
             write_scores_csv(grades, fresh / "scores_by_question.csv")
-        write_report(grades, findings, fresh)
+        similar = similarity_pairs(course.root / STAGED_DIR, course.release_dir)
+        write_similarity_csv(similar, fresh / "similarity.csv")
+        write_report(grades, findings, fresh, similarity=similar)
         write_rubric(course.source_dir, fresh)
     return report_dir / "report.html", (report_dir / "grades.csv" if export else None)
 

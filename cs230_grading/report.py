@@ -12,6 +12,7 @@ from .course import EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
 from .intake import Finding
 from .late import late_by
 from .results import ClassGrades
+from .similarity import Pair, similarity_html
 
 TITLES = {
     "q0_cover": "Q0 Cover (honour code)",
@@ -97,6 +98,7 @@ def write_report(
     out_dir: Path,
     *,
     notes: Sequence[str] = (),
+    similarity: Sequence[Pair] | None = None,
 ) -> Path:
     """Write ``report.html`` and ``score_distribution.png`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -136,11 +138,16 @@ def write_report(
         "<p>Awaiting items count as 0 until graded.</p>",
         _table(headers, rows),
     ]
+    if similarity is not None:  # the pipeline compared the answers
+        sections.append(similarity_html(list(similarity)))
     for note in notes:
         sections.append(f"<p>{html.escape(note)}</p>")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;}"
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
-             "text-align:right}td:first-child{text-align:left}img{max-width:100%}")
+             "text-align:right}td:first-child{text-align:left}img{max-width:100%}"
+             "table.side{width:100%;table-layout:fixed;margin-bottom:1em}"
+             "table.side td{text-align:left;vertical-align:top}"
+             "table.side pre{white-space:pre-wrap;margin:0}mark{background:#ffe08a}")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>CS230 midterm report"
             f"</title><style>{style}</style></head><body>{''.join(sections)}</body></html>")
     path = out_dir / "report.html"

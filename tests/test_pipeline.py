@@ -177,3 +177,24 @@ def test_feedback_ends_with_the_notes_for_after_answering(graded) -> None:
             (course.feedback_dir("sample-partial") / f"{name}.html").read_text())
         for note in notes:
             assert note.title in text, (name, note.title)
+
+
+def test_similarity_report_is_written_and_never_changes_a_score(graded) -> None:
+    from cs230_grading.similarity import CSV_COLUMNS
+
+    course, _, result, _ = graded
+    rows = list(csv.DictReader((course.root / "reports" / "similarity.csv").open()))
+    assert rows and tuple(rows[0]) == CSV_COLUMNS
+    # students whose Q6 answers are those of sample-full (the model answers) submitted the
+    # same code, so the top Q6 pair is two of them
+    def answers(student: str) -> dict:
+        path = course.submission_dir(student) / "q6_numpy_attention.ipynb"
+        cells = grade_cells(read_notebook(path)) if path.exists() else {}
+        return {g: c.source for g, c in cells.items() if nbgrader_meta(c).get("solution")}
+
+    same = {s for s in result.graded if answers(s) == answers("sample-full")}
+    assert len(same) >= 2 and "sample-full" in same
+    top = [r for r in rows if r["notebook"] == "q6_numpy_attention"][0]
+    assert {top["student_a"], top["student_b"]} <= same and float(top["score"]) > 0.9
+    assert "sample-blank" not in {r["student_a"] for r in rows} | {r["student_b"] for r in rows}
+    assert "<h2>Similar answers" in result.report.read_text()
