@@ -166,6 +166,11 @@ def _message(grade: CellGrade) -> str:
     return text if len(text) <= 400 else text[:397] + "..."
 
 
+def _raised(grade: CellGrade) -> bool:
+    """Whether the test cell ended in an error (its output has an ``...Error: ...`` line)."""
+    return bool(re.search(r"^[A-Za-z_.]*(Error|Exception)\b.*:", grade.output, re.M))
+
+
 def _fmt(value: float) -> str:
     return f"{value:g}"
 
@@ -191,7 +196,9 @@ def score_lines(grades: Sequence[CellGrade]) -> list[str]:
                 pending += 1
             else:
                 score = _fmt(g.score)
-                if g.score >= g.max_score - 1e-9:
+                if g.auto and g.max_score == 0:  # a 0-point check (the cover's honour code)
+                    status = "failed: " + _message(g) if _raised(g) else "passed"
+                elif g.score >= g.max_score - 1e-9:
                     status = "passed" if g.auto else "graded"
                 elif not g.auto:
                     status = "not answered"

@@ -86,6 +86,9 @@ def test_selfgrade_prints_derived_scores_and_safe_feedback(
             assert score == expected, f"{gid}: printed {score}, derived {expected}"
             if expected == 0 and printed[gid][1] > 0 and v.base == "blank":
                 assert status_text.startswith(("failed:", "not answered")), status_text
+    if "q0_honour_test" in printed:  # a 0-point check still says whether it passed
+        honour = printed["q0_honour_test"][2]
+        assert honour == "passed" if kind == "model" else honour.startswith("failed:"), honour
     if kind == "blank":
         assert "Traceback" not in out
         if any("NotImplementedError" in (released.release_dir / f"{nb}.ipynb").read_text()
