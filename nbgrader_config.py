@@ -13,7 +13,9 @@ Environment overrides (all optional):
   (the course switch below sets the default).
 * ``CS230_EXECUTE_TIMEOUT``: seconds a single cell may run while autograding.
 * ``CS230_SANDBOX``: ``auto`` (default), ``bwrap``, ``rlimits`` or ``off``: how kernels that
-  run student code are confined; ``CS230_LIMIT_*`` set the limits (see docs/security.md).
+  run student code are confined; ``CS230_LIMIT_*`` set the limits, among them the wall-clock
+  time budgets ``CS230_LIMIT_NOTEBOOK_SECONDS`` and ``CS230_LIMIT_STUDENT_SECONDS`` (see
+  docs/security.md).
 * ``CS230_SECOND_PASS``: ``0`` turns off the out-of-kernel grading pass of the pipeline.
 
 Late submissions: see "Late submissions" below for the policy and where the due date is set.

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .budget import overrun_findings, student_clock
 from .course import ASSIGNMENT
 from .folders import last_good_copy, restore
 
@@ -80,7 +81,8 @@ def grade_student(job: StudentJob) -> StudentResult:
     # nbgrader rewrites both folders in place, and deletes them when it fails: the last
     # good copies are kept until this student's grading has succeeded.
     try:
-        with last_good_copy(autograded, *([feedback] if job.feedback else [])):
+        with (student_clock() as clock,
+              last_good_copy(autograded, *([feedback] if job.feedback else []))):
             result = api.autograde(ASSIGNMENT, job.student, force=True, create=True)
             log = result.get("log", "")
             if result.get("success") and second_pass_enabled():
@@ -103,7 +105,8 @@ def grade_student(job: StudentJob) -> StudentResult:
         seconds=time.perf_counter() - start,
         log=log,
         error=_last_line(result.get("error", "")),
-        findings=findings if result.get("success") else [],
+        findings=(findings + overrun_findings(job.student, clock.overruns)
+                  if result.get("success") else []),
         second_pass_seconds=pass_seconds if result.get("success") else 0.0,
     )
 

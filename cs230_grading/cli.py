@@ -4,6 +4,8 @@
     cs230-grade samples [--force]    # write the sample class into submitted/
     cs230-grade run [--workers N] [--scheduler ADDR] [--db-url URL]
     cs230-grade report               # re-read the gradebook (after manual grading)
+    cs230-grade collect --lms-zip FILE [--lms canvas] [--force]
+                                     # unpack an LMS download into submitted/<id>/midterm/
 """
 
 from __future__ import annotations
@@ -72,7 +74,39 @@ def build_parser() -> argparse.ArgumentParser:
     samples.add_argument("--force", action="store_true", help="overwrite existing samples")
     report = sub.add_parser("report", help="rebuild the report and CSVs from the gradebook")
     report.add_argument("--db-url", default=None)
+    add_collect_parser(sub)
     return parser
+
+
+def add_collect_parser(sub: argparse._SubParsersAction) -> None:
+    """``collect``: unpack an LMS's submissions archive into ``submitted/``."""
+    from .collect import LMS_FORMATS
+
+    collect = sub.add_parser(
+        "collect", help="unpack an LMS submissions archive into submitted/<id>/midterm/",
+        description="Unpack an LMS's 'download all submissions' zip safely into "
+                    "submitted/<student id>/midterm/, mapping LMS users to ids through "
+                    "roster.csv's lms_user_id column. See docs/collection.md.")
+    collect.add_argument("--lms-zip", required=True, metavar="FILE", type=Path,
+                         help="the archive downloaded from the LMS")
+    collect.add_argument("--lms", default="canvas", choices=sorted(LMS_FORMATS),
+                         help="the LMS that wrote the archive (default: canvas)")
+    collect.add_argument("--force", action="store_true",
+                         help="replace students' existing submitted/<id>/midterm/ folders")
+
+
+def run_collect(root: Path, args: argparse.Namespace) -> int:
+    """``cs230-grade collect``: print every finding and a summary; 1 if a file was not placed."""
+    from .collect import collect_lms_zip, report_lines
+
+    try:
+        result = collect_lms_zip(root, args.lms_zip, lms=args.lms, force=args.force)
+    except OSError as exc:
+        print(f"cs230-grade: collect failed: {exc}", file=sys.stderr)
+        return 2
+    for line in report_lines(result):
+        print(line)
+    return result.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                                   progress=not args.no_progress,
                                   shared_nothing=args.shared_nothing)
             return result.exit_code
+        if args.command == "collect":
+            return run_collect(root, args)
         if args.command == "report":
             from .pipeline import rebuild_report
 

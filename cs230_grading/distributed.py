@@ -40,11 +40,12 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from .autograde import StudentResult
+from .budget import Overrun, overrun_findings, student_clock
 from .course import ASSIGNMENT, Course, nbgrader_env
 from .engine import GradingEngine
 from .folders import staged_folder
@@ -108,6 +109,8 @@ class GradedSubmission:
     #: zlib-compressed files relative to ``autograded/<student>/midterm`` and ``feedback/...``
     autograded: dict[str, bytes] = dataclasses.field(default_factory=dict)
     feedback: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    #: notebooks that ran out of their time budget in the kernel
+    overruns: list[Overrun] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -194,6 +197,40 @@ def _alembic_version(db_url: str) -> str | None:
 
 
 # --- the worker side ---------------------------------------------------------------
+try:
+    from contextlib import chdir as _chdir
+except ImportError:  # Python 3.10
+
+    @contextlib.contextmanager
+    def _chdir(path: str | os.PathLike[str]) -> Iterator[None]:
+        before = os.getcwd()
+        os.chdir(path)
+        try:
+            yield
+        finally:
+            os.chdir(before)
+
+
+def _unpack_kit(archive: bytes, dest: Path) -> None:
+    """Unpack a course kit: regular files inside ``dest`` only.
+
+    By hand rather than ``extractall(filter="data")``, which Python gained in 3.11.4 and
+    3.10.12: Debian 12's Python 3.11.2 does not have it.
+    """
+    root = dest.resolve()
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            target = (root / member.name).resolve()
+            if not member.isfile() or not target.is_relative_to(root):
+                raise ValueError(f"course kit: refusing {member.name!r} (not a file inside "
+                                 "the course)")
+            source = tar.extractfile(member)
+            if source is None:
+                raise ValueError(f"course kit: cannot read {member.name!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read())
+
+
 class WorkerCourse:
     """A private course on a worker: built once from a kit, reused for every task."""
 
@@ -201,8 +238,7 @@ class WorkerCourse:
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
         _sweep_dead_courses(Path(base))
         self.root = Path(tempfile.mkdtemp(prefix=f"cs230-worker-{os.getpid()}-", dir=base))
-        with tarfile.open(fileobj=io.BytesIO(kit.archive), mode="r:gz") as tar:
-            tar.extractall(self.root, filter="data")
+        _unpack_kit(kit.archive, self.root)
         self.db_url = f"sqlite:///{self.root / 'gradebook.db'}?timeout=60"
         os.environ.update(nbgrader_env(kit.env))
         os.environ["CS230_GRADEBOOK_URL"] = self.db_url
@@ -210,7 +246,7 @@ class WorkerCourse:
         if kit.alembic:
             self._stamp_gradebook(kit.alembic)
         self.api = self._load_api()
-        with contextlib.chdir(self.root):
+        with _chdir(self.root):
             made = self.api.generate_assignment(ASSIGNMENT, force=True, create=True)
         if not made.get("success"):
             raise RuntimeError(f"generate_assignment failed on the worker: {made.get('error')}")
@@ -263,7 +299,7 @@ class WorkerCourse:
             if task.extension:
                 gb.add_submission(ASSIGNMENT, student, extension=task.extension)
         try:
-            with contextlib.chdir(self.root):
+            with _chdir(self.root), student_clock() as clock:
                 result = self.api.autograde(ASSIGNMENT, student, force=True, create=True)
                 log = result.get("log", "")
                 if result.get("success") and task.feedback:
@@ -273,7 +309,7 @@ class WorkerCourse:
                         result = {"success": False, "error": fb.get("error", "feedback failed")}
             graded = GradedSubmission(student, bool(result.get("success")), 0.0, log=log,
                                       error=_last_line(result.get("error", "")),
-                                      host=os.uname().nodename)
+                                      host=os.uname().nodename, overruns=clock.overruns)
             if graded.success:
                 self._collect(graded, folder)
         finally:
@@ -593,10 +629,13 @@ def _settle(course: Course, kit: CourseKit, task: SubmissionTask, outcome: Any,
     if not res.success:
         return StudentResult(student=task.student, success=False, seconds=res.seconds,
                              log=res.log, error=(res.error or "nbgrader failed") + retried)
-    findings: list[Any] = []
+    findings: list[Any] = overrun_findings(task.student, res.overruns)
 
     def second_pass() -> None:
-        findings.extend(_second_pass(course, task.student, submitted, task.feedback))
+        # the student's time budget counts what the kernel pass used on the worker
+        with student_clock(used=res.seconds) as clock:
+            findings.extend(_second_pass(course, task.student, submitted, task.feedback))
+        findings.extend(overrun_findings(task.student, clock.overruns))
 
     try:
         record_graded(course, kit.sha, task, res, outcome.retries, outcome.worker,

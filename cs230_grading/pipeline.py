@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .autograde import StudentJob, StudentResult, grade_student
+from .budget import KIND as BUDGET_KIND
 from .course import Course
 from .cover import honour_code_findings
 from .distributed import grade_all_distributed
@@ -43,6 +44,8 @@ class PipelineResult:
     grades_csv: Path | None
     seconds: float
     graded: list[str]
+    #: wall-clock seconds each graded student took on its worker
+    student_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -83,6 +86,7 @@ def run_pipeline(
         say(finding.line())
     students = intake.students
     graded: list[str] = []
+    student_seconds: dict[str, float] = {}
     if students:
         say(f"Autograding {len(students)} students on "
             f"{'the cluster at ' + scheduler if scheduler else 'this machine'}...")
@@ -99,6 +103,7 @@ def run_pipeline(
                 say(findings[-1].line())
             else:
                 graded.append(student)
+                student_seconds[student] = res.seconds
                 for finding in res.findings:
                     findings.append(finding)
                     say(finding.line())
@@ -106,7 +111,8 @@ def run_pipeline(
     grades = collect_grades(course.db_url, students)
     report, grades_csv = write_reports(course, grades, findings, export=bool(graded))
     seconds = time.perf_counter() - start
-    result = PipelineResult(grades, findings, report, grades_csv, seconds, graded)
+    result = PipelineResult(grades, findings, report, grades_csv, seconds, graded,
+                            student_seconds)
     _summary(result, say)
     return result
 
@@ -179,6 +185,10 @@ def _summary(result: PipelineResult, say) -> None:
     if result.report:
         say(f"Report: {result.report}")
         say(f"Rubric for manual grading: {result.report.with_name('rubric.md')}")
+    over_budget = sorted({f.student for f in result.findings if f.kind == BUDGET_KIND})
+    if over_budget:
+        say(f"{len(over_budget)} student(s) hit a time budget (cells not run scored 0): "
+            f"{', '.join(over_budget)}.")
     errors = [f for f in result.findings if f.severity == "error"]
     if errors:
         say(f"{len(errors)} problem(s) need attention (listed above and in the report).")

@@ -8,6 +8,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from .budget import KIND as BUDGET_KIND
 from .course import EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
 from .intake import Finding
 from .late import late_by
@@ -124,6 +125,16 @@ def write_report(
         "<ul>" + "".join(f"<li>{html.escape(f.line())}</li>" for f in attention) + "</ul>"
         if attention else "<p>Nothing: every submission was read and graded.</p>",
     ]
+    over_budget = [f for f in findings if f.kind == BUDGET_KIND]
+    if over_budget:
+        sections += [
+            "<h2>Time budgets</h2>",
+            f"<p>{len({f.student for f in over_budget})} students ran out of a time budget "
+            "(per notebook and per student, in the kernel or the out-of-kernel pass): the "
+            "cells or checks left unrun scored 0.</p>",
+            _table(["student", "notebook", "time used"],
+                   [[f.student, f.notebook, f.message] for f in over_budget]),
+        ]
     if info:
         sections += ["<h2>Notes</h2>", "<ul>" + "".join(
             f"<li>{html.escape(f.line())}</li>" for f in info) + "</ul>"]

@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .budget import current_clock
 from .course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook
 from .sandbox import private_paths, wrap_command
@@ -56,6 +57,11 @@ _MAGIC = re.compile(r"^\s*[%!]")
 
 class StudentCodeError(Exception):
     """The student's code raised, hung or died while the grader called it."""
+
+
+class CheckOutOfTime(BaseException):
+    """A check used up its time budget. A ``BaseException``, so that a check's own
+    ``except Exception`` around a student call cannot swallow it and go on calling."""
 
 
 def execute_timeout() -> float:
@@ -243,11 +249,25 @@ class StudentNamespace:
         self.skip: set[int] = set()
         self.events: list[str] = []
         self.loaded = False
+        #: monotonic time at which the current check runs out of time (None: no check)
+        self.deadline: float | None = None
+
+    def time_left(self, limit: float) -> float:
+        """``limit``, cut to what is left of the current check's budget."""
+        if self.deadline is None:
+            return limit
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise CheckOutOfTime
+        return min(limit, left)
+
+    def _out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
     def load(self) -> None:
         """Run the cells (again, after a restart), skipping ones that hung or killed it."""
         try:
-            self.process.request({"op": "reset"}, self.process.timeout)
+            self.process.request({"op": "reset"}, self.time_left(self.process.timeout))
         except StudentCodeError:
             self.process.start()
         for index, (label, source) in enumerate(self.cells):
@@ -256,8 +276,11 @@ class StudentNamespace:
             filename = f"<{self.notebook} {label}>"
             try:
                 self.process.request({"op": "exec", "source": source, "file": filename},
-                                     self.process.timeout)
+                                     self.time_left(self.process.timeout))
             except StudentCodeError as exc:
+                if self._out_of_time():  # the check's budget, not the cell, ran out
+                    self.process.start()
+                    raise CheckOutOfTime from None
                 self.skip.add(index)
                 self.events.append(f"cell {label}: {exc}; skipped in the out-of-kernel pass")
                 self.process.start()
@@ -267,7 +290,7 @@ class StudentNamespace:
     def namespace(self) -> dict[str, Any]:
         if not self.loaded:
             self.load()
-        reply = self.process.request({"op": "names"}, self.process.timeout)
+        reply = self.process.request({"op": "names"}, self.time_left(self.process.timeout))
         ns: dict[str, Any] = {"__name__": "__main__"}
         for name, info in reply.get("names", {}).items():
             if info["kind"] == "function":
@@ -332,9 +355,12 @@ class StudentNamespace:
         except wire.WireError as exc:
             raise StudentCodeError(f"cannot pass the arguments: {exc}") from None
         try:
-            reply = self.process.request(request, self.process.timeout, callback)
+            reply = self.process.request(request, self.time_left(self.process.timeout),
+                                         callback)
         except StudentCodeError:
             self.loaded = False
+            if self._out_of_time():
+                raise CheckOutOfTime from None
             self.load()
             raise
         if reply.get("status") != "ok":
@@ -373,22 +399,34 @@ def graders_for(notebook: str) -> Mapping[str, Callable[[Mapping[str, Any]], flo
 
 
 def run_check(space: StudentNamespace, check: Callable[[Mapping[str, Any]], float | None],
-              points: float) -> tuple[float, str]:
-    """Points and message of one check against the student's namespace."""
+              points: float, seconds: float | None = None,
+              limit: str = "its time limit") -> tuple[float, str]:
+    """Points and message of one check against the student's namespace.
+
+    The check, with every call of the student's code it makes (and the reloads those calls
+    cause), gets ``seconds`` of wall-clock time in all; over that it scores 0 and its
+    message names ``limit``.
+    """
+    space.deadline = None if seconds is None else time.monotonic() + seconds
+    over = (f"over the time limit: this check ran for more than {limit}, counting every call "
+            "of your code it made")
     try:
-        ns = space.namespace()
-    except StudentCodeError as exc:
-        return 0.0, f"could not read the notebook's definitions: {exc}"
-    space.current_ns = ns
-    space._student_names = {n for n in ns if n != "__name__"}
-    try:
+        try:
+            ns = space.namespace()
+        except StudentCodeError as exc:
+            return 0.0, f"could not read the notebook's definitions: {exc}"
+        space.current_ns = ns
+        space._student_names = {n for n in ns if n != "__name__"}
         result = check(ns)
+    except CheckOutOfTime:
+        return 0.0, over
     except AssertionError as exc:
         return 0.0, str(exc)
     except Exception as exc:  # noqa: BLE001 - a bug here must not stop the pass
         return 0.0, f"{type(exc).__name__}: {exc}"
     finally:
         space.current_ns = {}
+        space.deadline = None
     if result is None:
         return points, ""
     try:
@@ -409,6 +447,7 @@ def grade_outside(student: str, folder: Path, course_root: Path,
     points = source_points(source_dir)
     outcomes: list[CheckOutcome] = []
     events: list[tuple[str, str]] = []
+    clock = current_clock()
     process = StudentProcess(folder, course_root, timeout)
     try:
         for name in notebooks:
@@ -425,9 +464,20 @@ def grade_outside(student: str, folder: Path, course_root: Path,
                              for gid, p in tests.items()]
                 continue
             space = StudentNamespace(process, name, cells)
+            timer = clock.notebook_timer(name, "out-of-kernel pass")
             for gid, max_points in tests.items():
-                got, message = run_check(space, checks[gid], max_points)
+                left = timer.remaining()
+                if left <= 0:
+                    outcomes.append(CheckOutcome(name, gid, 0.0, max_points, timer.skip()))
+                    continue
+                if left < timeout:
+                    seconds, limit = left, f"what was left of the {timer.limit} time budget"
+                else:
+                    seconds, limit = timeout, (f"{timeout:g} s, the time limit of a test "
+                                               "cell (Execute.timeout)")
+                got, message = run_check(space, checks[gid], max_points, seconds, limit)
                 outcomes.append(CheckOutcome(name, gid, got, max_points, message))
+            timer.close()
             events += [(name, e) for e in space.events]
     finally:
         process.stop()

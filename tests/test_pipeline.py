@@ -1,8 +1,10 @@
 """The instructor pipeline, end to end on a scratch copy of the course.
 
-One run grades the bundled sample class plus a handful of broken submissions;
-the assertions compare every score with the one derived from the sample plan,
-check the bad-input lines, the exports, the report and the feedback HTML.
+One run grades three students of the sample class (full, blank, partial) plus a handful
+of broken submissions; the assertions compare every score with the one derived from the
+sample plan, check the bad-input lines, the exports, the report and the feedback HTML. The
+whole twelve-student sample class is graded through ``.venv/bin/cs230-grade demo`` in
+``test_fresh_machine.py``, which checks every student's every notebook the same way.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     course = Course.scratch(root)
     course.generate_assignment()
-    plan = sample_plan()
+    plan = sample_plan(n_random=0)
     write_sample_class(root, plan)
     full = course.submission_dir("sample-full")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,7 @@ def _page_text(path: Path) -> str:
 
 @pytest.mark.parametrize("kind", ["model", "blank"])
 def test_selfgrade_prints_derived_scores_and_safe_feedback(
-    kind: str, released: Course, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    kind: str, released: Course, tmp_path: Path, venv_bin: Path, newcomer_env: dict[str, str]
 ) -> None:
     if not EXISTING:
         pytest.fail("no notebooks in source/midterm")
@@ -74,10 +75,13 @@ def test_selfgrade_prints_derived_scores_and_safe_feedback(
     folder = _write(variants, released, tmp_path / "mine")
     out_dir = tmp_path / "feedback"
 
-    status = selfgrade.main([str(folder), "--out", str(out_dir)])
+    # as a learner runs it: .venv/bin/cs230-selfgrade, nothing activated
+    proc = subprocess.run([str(venv_bin / "cs230-selfgrade"), str(folder), "--out",
+                           str(out_dir)], env=newcomer_env, capture_output=True, text=True,
+                          timeout=900, check=False)
 
-    out = capsys.readouterr().out
-    assert status == 0, out
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
     printed = _printed_parts(out)
     for v in variants:
         for gid, expected in v.expected_scores(SOURCE).items():

@@ -61,11 +61,10 @@ class Limits:
     def from_env(cls) -> Limits:
         """Defaults, overridden by ``CS230_LIMIT_CPU`` (s), ``_MEMORY_MB``, ``_NPROC``,
         ``_FSIZE_MB``, ``_NOFILE`` and ``_OUTPUT_MB``."""
-        env = os.environ
+        from ..settings import limit_from_env
 
         def num(name: str, default: float, scale: int = 1) -> int:
-            raw = env.get(f"CS230_LIMIT_{name}", "").strip()
-            return int(float(raw) * scale) if raw else int(default)
+            return int(limit_from_env(name, default / scale) * scale)
 
         base = cls()
         return cls(

@@ -15,6 +15,7 @@ take its parent for init and exit), and interrupts go as messages on the control
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
+from ..budget import NotebookTimer, current_clock
 from . import Limits, effective_mode, private_paths, sandbox_uid, wrap_command
 from .environment import student_environment
 
@@ -101,19 +103,37 @@ class SandboxedExecute(Execute):
         self._output_limit = Limits.from_env().output_bytes
         self._output_used: dict[int, int] = {}
         self._dead = False
+        self._timer: NotebookTimer | None = None
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, retries: Any = None) -> Any:
         self._dead = False
         self._output_used = {}
-        return super().preprocess(nb, resources, retries)
+        name = str((resources or {}).get("unique_key") or "notebook")
+        self._timer = current_clock().notebook_timer(name, "kernel")
+        try:
+            return super().preprocess(nb, resources, retries)
+        finally:
+            self._timer.close()
+
+    def _get_timeout(self, cell: NotebookNode | None) -> int | None:
+        """nbgrader's cell timeout, cut to what is left of the notebook's time budget."""
+        timeout = super()._get_timeout(cell)
+        if self._timer is None or cell is None:
+            return timeout
+        left = max(1, math.ceil(self._timer.remaining()))
+        return left if timeout is None else min(timeout, left)
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int,
                                  execution_count: int | None = None,
                                  store_history: bool = True) -> NotebookNode:
+        runs = cell.cell_type == "code" and bool(cell.source.strip())
         if self._dead:
-            if cell.cell_type == "code" and cell.source.strip():
+            if runs:
                 cell.outputs = [_error("DeadKernelError", "not run: the kernel died in an "
                                        "earlier cell")]
+            return cell
+        if runs and self._timer is not None and self._timer.out_of_time():
+            cell.outputs = [_error("TimeBudgetExceeded", self._timer.skip())]
             return cell
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count,
