@@ -17,6 +17,8 @@ Environment overrides (all optional):
   time budgets ``CS230_LIMIT_NOTEBOOK_SECONDS`` and ``CS230_LIMIT_STUDENT_SECONDS`` (see
   docs/security.md).
 * ``CS230_SECOND_PASS``: ``0`` turns off the out-of-kernel grading pass of the pipeline.
+
+Late submissions: see "Late submissions" below for the policy and where the due date is set.
 """
 
 import os
@@ -106,6 +108,21 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
     "cs230_grading.sanitize.SanitizeStudentContent",  # also feedback of older autograded/
+    # After the student's answers: the errata of the printed key and the Q1 options accepted
+    # either way (cs230_grading/errata.py); the release itself says nothing about them.
+    "cs230_grading.feedback.AppendNotes",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = True
+
+# --- Late submissions ------------------------------------------------------------
+# The due date is the gradebook's: `nbgrader db assignment add midterm --duedate="2021-05-07
+# 17:00:00 PDT"` (or the formgrader's Manage Assignments; per-student extensions count). The
+# submission time is timestamp.txt beside each submission (`nbgrader collect` writes it).
+# AssignLatePenalties (in the list above) asks this plugin for each notebook's penalty, and
+# `nbgrader export` subtracts it; the report lists late students, by how much, and the penalty.
+# Course policy: up to 5 minutes late, no penalty; after that, each notebook loses 10% of its
+# score per started hour after the due date (so 10 hours late or more scores 0).
+c.AssignLatePenalties.plugin_class = "cs230_grading.late.CourseLatePenalty"
+c.CourseLatePenalty.grace_minutes = 5
+c.CourseLatePenalty.percent_per_hour = 10

@@ -27,6 +27,7 @@ from .notebooks import grade_cells, nbgrader_meta, read_notebook, write_notebook
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "midterm"
 NOTEBOOKS: tuple[str, ...] = (
+    "q0_cover",
     "q1_multiple_choice",
     "q2_short_answers",
     "q3_conv_architectures",
@@ -34,8 +35,10 @@ NOTEBOOKS: tuple[str, ...] = (
     "q5_gan_backprop",
     "q6_numpy_attention",
 )
-#: Points per notebook (Q6 includes its 5 points of extra credit).
+#: Points per notebook (Q6 includes its 5 points of extra credit; the cover, with the
+#: honour code, is worth none).
 NOTEBOOK_POINTS: dict[str, float] = {
+    "q0_cover": 0,
     "q1_multiple_choice": 16,
     "q2_short_answers": 16,
     "q3_conv_architectures": 20,

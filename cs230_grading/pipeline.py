@@ -23,6 +23,7 @@ from typing import TextIO
 from .autograde import StudentJob, StudentResult, grade_student
 from .budget import KIND as BUDGET_KIND
 from .course import Course
+from .cover import honour_code_findings
 from .distributed import grade_all_distributed
 from .engine import SCHEDULER_ENV, GradingEngine
 from .folders import staged_folder
@@ -31,6 +32,7 @@ from .report import write_report
 from .results import ClassGrades, collect_grades, write_scores_csv
 from .rubric import write_rubric
 from .sanitize import terminal_text
+from .similarity import similarity_pairs, write_similarity_csv
 
 REPORT_DIR = "reports"
 
@@ -80,7 +82,7 @@ def run_pipeline(
         course.generate_assignment()
 
     intake = stage_submissions(course.root, course.source_dir)
-    findings = list(intake.findings)
+    findings = [*intake.findings, *honour_code_findings(course.root / STAGED_DIR, intake.students)]
     for finding in findings:
         say(finding.line())
     students = intake.students
@@ -128,7 +130,9 @@ def write_reports(course: Course, grades: ClassGrades, findings: list[Finding], 
         if export:
             course.nbgrader("export", f"--to={fresh / 'grades.csv'}")
             write_scores_csv(grades, fresh / "scores_by_question.csv")
-        write_report(grades, findings, fresh)
+        similar = similarity_pairs(course.root / STAGED_DIR, course.release_dir)
+        write_similarity_csv(similar, fresh / "similarity.csv")
+        write_report(grades, findings, fresh, similarity=similar)
         write_rubric(course.source_dir, fresh)
     return report_dir / "report.html", (report_dir / "grades.csv" if export else None)
 

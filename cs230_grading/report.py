@@ -11,9 +11,12 @@ from pathlib import Path
 from .budget import KIND as BUDGET_KIND
 from .course import EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
 from .intake import Finding
+from .late import late_by
 from .results import ClassGrades
+from .similarity import Pair, similarity_html
 
 TITLES = {
+    "q0_cover": "Q0 Cover (honour code)",
     "q1_multiple_choice": "Q1 Multiple choice",
     "q2_short_answers": "Q2 Short answers",
     "q3_conv_architectures": "Q3 Conv architectures",
@@ -21,6 +24,9 @@ TITLES = {
     "q5_gan_backprop": "Q5 GAN backprop",
     "q6_numpy_attention": "Q6 NumPy attention",
 }
+
+#: Notebooks worth points (the cover is worth none: its honour code is reported as a note).
+SCORED = tuple(n for n in NOTEBOOKS if NOTEBOOK_POINTS[n] > 0)
 
 
 def distribution_png(grades: ClassGrades) -> bytes:
@@ -31,7 +37,7 @@ def distribution_png(grades: ClassGrades) -> bytes:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 4, figsize=(14, 6), constrained_layout=True)
-    panels = [*NOTEBOOKS, "total"]
+    panels = [*SCORED, "total"]
     for ax, name in zip(axes.flat, panels, strict=False):
         if name == "total":
             values = [s.total for s in grades.students]
@@ -70,21 +76,39 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _late_section(grades: ClassGrades) -> list[str]:
+    """Late submissions: who, by how much, and the penalty nbgrader's hook applied."""
+    late = grades.late
+    if not late:
+        return []
+    rows = [[s.student, s.submitted_at, s.due, late_by(s.seconds_late), f"{s.late_penalty:g}",
+             f"{s.total - s.late_penalty:g}"] for s in late]
+    return [
+        "<h2>Late submissions</h2>",
+        f"<p>{len(late)} students submitted after the due date. The penalty is the course "
+        "policy in <code>nbgrader_config.py</code> (<code>CourseLatePenalty</code>); "
+        "<code>grades.csv</code> has it subtracted, the per-question scores below do not.</p>",
+        _table(["student", "submitted", "due", "late by", "penalty", "score after penalty"],
+               rows),
+    ]
+
+
 def write_report(
     grades: ClassGrades,
     findings: Sequence[Finding],
     out_dir: Path,
     *,
     notes: Sequence[str] = (),
+    similarity: Sequence[Pair] | None = None,
 ) -> Path:
     """Write ``report.html`` and ``score_distribution.png`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     png = distribution_png(grades)
     (out_dir / "score_distribution.png").write_bytes(png)
 
-    headers = ["student", *(TITLES[n].split()[0] for n in NOTEBOOKS), "total", "awaiting manual"]
+    headers = ["student", *(TITLES[n].split()[0] for n in SCORED), "total", "awaiting manual"]
     rows = [
-        [s.student, *(f"{s.notebook_scores.get(n, 0):g}" for n in NOTEBOOKS), f"{s.total:g}",
+        [s.student, *(f"{s.notebook_scores.get(n, 0):g}" for n in SCORED), f"{s.total:g}",
          ", ".join(s.awaiting_manual) or "-"]
         for s in grades.students
     ]
@@ -120,15 +144,21 @@ def write_report(
          "(<code>jupyter lab</code> from the course root, then Nbgrader &rarr; Formgrader).</p>"
          + _table(["student", "items"], [[k, ", ".join(v)] for k, v in pending.items()]))
         if pending else "<p>None.</p>",
+        *_late_section(grades),
         "<h2>Scores per student</h2>",
         "<p>Awaiting items count as 0 until graded.</p>",
         _table(headers, rows),
     ]
+    if similarity is not None:  # the pipeline compared the answers
+        sections.append(similarity_html(list(similarity)))
     for note in notes:
         sections.append(f"<p>{html.escape(note)}</p>")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;}"
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
-             "text-align:right}td:first-child{text-align:left}img{max-width:100%}")
+             "text-align:right}td:first-child{text-align:left}img{max-width:100%}"
+             "table.side{width:100%;table-layout:fixed;margin-bottom:1em}"
+             "table.side td{text-align:left;vertical-align:top}"
+             "table.side pre{white-space:pre-wrap;margin:0}mark{background:#ffe08a}")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>CS230 midterm report"
             f"</title><style>{style}</style></head><body>{''.join(sections)}</body></html>")
     path = out_dir / "report.html"

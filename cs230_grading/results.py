@@ -16,6 +16,14 @@ class StudentGrades:
     notebook_scores: dict[str, float]
     #: grade ids of manually graded items that still await a grade
     awaiting_manual: list[str]
+    #: seconds after the due date (with any extension) the submission was made; 0 when on
+    #: time or when no due date is set
+    seconds_late: float = 0.0
+    #: points nbgrader's late-penalty hook took off (``nbgrader export`` subtracts them)
+    late_penalty: float = 0.0
+    #: the submission time and the due date, when known
+    submitted_at: str = ""
+    due: str = ""
 
     @property
     def total(self) -> float:
@@ -28,6 +36,12 @@ class ClassGrades:
 
     def by_student(self) -> dict[str, StudentGrades]:
         return {s.student: s for s in self.students}
+
+    @property
+    def late(self) -> list[StudentGrades]:
+        """Students who submitted after the due date, latest first."""
+        return sorted((s for s in self.students if s.seconds_late > 0),
+                      key=lambda s: -s.seconds_late)
 
     @property
     def awaiting_manual(self) -> dict[str, list[str]]:
@@ -54,7 +68,12 @@ def collect_grades(db_url: str, students: list[str] | None = None) -> ClassGrade
                         pending.append(grade.name)
                     else:
                         scores[nb.name] = scores.get(nb.name, 0.0) + float(grade.score or 0)
-            rows.append(StudentGrades(student, scores, sorted(pending)))
+            rows.append(StudentGrades(
+                student, scores, sorted(pending),
+                seconds_late=float(submission.total_seconds_late or 0),
+                late_penalty=float(submission.late_submission_penalty or 0),
+                submitted_at=str(submission.timestamp or ""),
+                due=str(submission.duedate or "")))
     return ClassGrades(rows)
 
 
@@ -63,7 +82,8 @@ def write_scores_csv(grades: ClassGrades, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["student_id", *NOTEBOOKS, "total", "max_total", "awaiting_manual"])
+        writer.writerow(["student_id", *NOTEBOOKS, "total", "max_total", "awaiting_manual",
+                         "seconds_late", "late_penalty"])
         for s in grades.students:
             writer.writerow([
                 s.student,
@@ -71,4 +91,6 @@ def write_scores_csv(grades: ClassGrades, path: Path) -> None:
                 f"{s.total:g}",
                 f"{sum(NOTEBOOK_POINTS.values()):g}",
                 " ".join(s.awaiting_manual),
+                f"{s.seconds_late:g}",
+                f"{s.late_penalty:g}",
             ])

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .course import NOTEBOOKS, CellGrade, Course, NbgraderError
+from .feedback import notes_cells, notes_lines
 from .notebooks import NotebookError, read_notebook, write_notebook
 from .variants import model
 
@@ -165,6 +166,11 @@ def _message(grade: CellGrade) -> str:
     return text if len(text) <= 400 else text[:397] + "..."
 
 
+def _raised(grade: CellGrade) -> bool:
+    """Whether the test cell ended in an error (its output has an ``...Error: ...`` line)."""
+    return bool(re.search(r"^[A-Za-z_.]*(Error|Exception)\b.*:", grade.output, re.M))
+
+
 def _fmt(value: float) -> str:
     return f"{value:g}"
 
@@ -190,7 +196,9 @@ def score_lines(grades: Sequence[CellGrade]) -> list[str]:
                 pending += 1
             else:
                 score = _fmt(g.score)
-                if g.score >= g.max_score - 1e-9:
+                if g.auto and g.max_score == 0:  # a 0-point check (the cover's honour code)
+                    status = "failed: " + _message(g) if _raised(g) else "passed"
+                elif g.score >= g.max_score - 1e-9:
                     status = "passed" if g.auto else "graded"
                 elif not g.auto:
                     status = "not answered"
@@ -208,10 +216,24 @@ def score_lines(grades: Sequence[CellGrade]) -> list[str]:
     return lines
 
 
+def note_lines(names: Sequence[str]) -> list[str]:
+    """The after-answering notes (errata, options accepted either way) of the graded notebooks."""
+    lines: list[str] = []
+    for name in names:
+        block = notes_lines(name)
+        if block:
+            lines += ["", *block]
+    return lines
+
+
 # -- solutions -------------------------------------------------------------------------
 
 def write_solutions(names: Sequence[str], out: Path, workdir: Path) -> list[Path]:
-    """The released notebooks with the model answers filled in (no hidden tests)."""
+    """The released notebooks with the model answers filled in (no hidden tests).
+
+    Each ends with the notebook's after-answering notes (errata of the printed key, options
+    accepted either way), which the release itself does not show.
+    """
     course = Course.scratch(workdir / "course")
     course.generate_assignment()
     out.mkdir(parents=True, exist_ok=True)
@@ -221,7 +243,9 @@ def write_solutions(names: Sequence[str], out: Path, workdir: Path) -> list[Path
     written = []
     for name in names:
         target = out / f"{name}.ipynb"
-        write_notebook(model(name).build(course.source_dir, course.release_dir), target)
+        solved = model(name).build(course.source_dir, course.release_dir)
+        solved.cells.extend(notes_cells(name))
+        write_notebook(solved, target)
         written.append(target)
     return written
 
@@ -255,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                   "(this takes a minute)...", flush=True)
             course, grades = grade(notebooks, Path(tmp))
             print("\n".join(score_lines(grades)))
+            print("\n".join(note_lines(list(notebooks))))
             pages = copy_feedback(course, list(notebooks), Path(args.out))
             if pages:
                 print(f"\nFeedback HTML: {Path(args.out).resolve()}")

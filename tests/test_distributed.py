@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from cs230_grading.course import Course
+from cs230_grading.course import NOTEBOOKS, Course
 from cs230_grading.distributed import (
     grade_all_distributed,
     grade_class,
@@ -127,8 +127,8 @@ def test_cluster_matches_serial_with_a_worker_killed_mid_run(pristine, serial) -
     assert {s: row["writes"] for s, row in ledger.items()} == dict.fromkeys(CLASS, 1)
     assert ledger[retried]["retries"] >= 1
     for student in CLASS:  # the driver wrote the files the workers produced
-        assert len(list(course.autograded_dir(student).glob("*.ipynb"))) == 6
-        assert len(list(course.feedback_dir(student).glob("*.html"))) == 6
+        assert len(list(course.autograded_dir(student).glob("*.ipynb"))) == len(NOTEBOOKS)
+        assert len(list(course.feedback_dir(student).glob("*.html"))) == len(NOTEBOOKS)
 
 
 def read_ledger_safe(db_url: str) -> dict:
@@ -140,7 +140,7 @@ def read_ledger_safe(db_url: str) -> dict:
 
 DRIVER = """
 import sys
-from cs230_grading.course import Course
+from cs230_grading.course import NOTEBOOKS, Course
 from cs230_grading.distributed import grade_class
 if __name__ == "__main__":
     grade_class(Course(sys.argv[1]), sys.argv[2:], workers=2, progress=False)

@@ -34,7 +34,9 @@ def test_conda_environment_matches_pyproject() -> None:
         if line.startswith("dependencies:"):
             in_deps = True
             continue
-        item = re.match(r"^  - ([^\s:]+)\s*$", line)
+        # conda packages ("  - name"), and PyPI-only ones in the pip section ("      - name")
+        item = re.match(r"^  - ([^\s:]+)\s*$", line) or re.match(
+            r"^      - ([A-Za-z][^\s#]*)\s*(#.*)?$", line)
         if in_deps and item:
             name, version = _requirement(item.group(1))
             conda[name] = version

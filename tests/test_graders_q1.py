@@ -130,8 +130,10 @@ def test_self_check_says_well_formed_only(tools, capsys) -> None:
     tools.check_answer({"answer_b": 7}, "answer_b")
     tools.check_answer({}, "answer_b")
     lines = capsys.readouterr().out.strip().split("\n")
-    assert lines[0] == "\u2714 `answer_b` is well formed: you chose (ii), (iii)"
-    assert lines[1] == "\u2714 `answer_b` is well formed: you chose (i)"
+    assert lines[0] == ("\u2714 `answer_b` is well formed: you chose (ii), (iii)"
+                        "   [ ] (i)  [x] (ii)  [x] (iii)  [ ] (iv)")
+    assert lines[1] == ("\u2714 `answer_b` is well formed: you chose (i)"
+                        "   [x] (i)  [ ] (ii)  [ ] (iii)  [ ] (iv)")
     assert lines[2].startswith("\u2718 `answer_b` is not well formed") and "set, list" in lines[2]
     assert "not defined yet" in lines[3]
 
@@ -143,21 +145,23 @@ def test_student_module_holds_no_key(tools, model_ns) -> None:
     assert "KEY" not in text and "either" not in text.lower()
 
 
-def test_widget_sets_the_variable_and_shows_the_line(tools, monkeypatch) -> None:
-    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    ns: dict = {"answer_c": "iv"}
-    view = tools.choice_widget("c", ns)
-    assert {"cs230-q1-choice", "cs230-q1-choice-c"} <= set(view._dom_classes)
-    boxes = view.children[0].children
-    assert [b.description for b in boxes] == ["(i)", "(ii)", "(iii)", "(iv)"]
-    assert [b.value for b in boxes] == [False, False, False, True]   # starts from the answer
-    boxes[2].value = True
-    assert ns["answer_c"] == {"iii", "iv"}
-    assert 'answer_c = {"iii", "iv"}' in view.children[1].value
-    boxes[2].value = boxes[3].value = False
-    assert ns["answer_c"] == set() and "answer_c = set()" in view.children[1].value
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    assert tools.choice_widget("c", {}) is None
+@pytest.mark.parametrize("answer", ALL_ANSWERS, ids=lambda a: "-".join(sorted(a)) or "none")
+def test_ticks_show_what_is_graded(tools, answer, capsys) -> None:
+    """The boxes shown under an answer are exactly the options the grader reads from it."""
+    for form in (answer, sorted(answer), ", ".join(sorted(answer)).upper()):
+        assert tools.check_answer({"answer_h": form}, "answer_h")
+        shown = capsys.readouterr().out
+        ticked = set(re.findall(r"\[x\] \((i|ii|iii|iv)\)", shown))
+        unticked = set(re.findall(r"\[ \] \((i|ii|iii|iv)\)", shown))
+        assert ticked == set(parse_answer(form)) and ticked | unticked == set(OPTIONS)
+
+
+def test_no_second_place_to_answer() -> None:
+    """The answer cell is the only input: no checkbox widget that could hold another answer."""
+    nb = read_notebook(NOTEBOOK)
+    text = "\n".join(c.source for c in nb.cells) + (SOURCE / "q1_tools.py").read_text()
+    assert "ipywidgets" not in text and "Checkbox(" not in text
+    assert not [g for g in grade_cells(nb) if g.endswith("_widget")]
 
 
 def test_source_notebook_runs_top_to_bottom(tmp_path, monkeypatch) -> None:

@@ -10,6 +10,7 @@ whole twelve-student sample class is graded through ``.venv/bin/cs230-grade demo
 from __future__ import annotations
 
 import csv
+import html as html_module
 import io
 import json
 import re
@@ -154,3 +155,48 @@ def test_empty_submitted_folder_is_reported(tmp_path) -> None:
     assert result.exit_code == 1
     assert "no submissions" in out.getvalue()
     assert result.graded == []
+
+
+def test_honour_code_is_reported_as_a_warning_never_a_score(graded) -> None:
+    _, plan, result, terminal = graded
+    warned = {f.student for f in result.findings if f.notebook == "q0_cover"}
+    unaffirmed = {s for s, nbs in plan.items() if nbs["q0_cover"].name != "model"}
+    assert "sample-blank" in unaffirmed and "sample-full" not in unaffirmed
+    assert warned == unaffirmed
+    assert all(f.severity == "warning" for f in result.findings if f.notebook == "q0_cover")
+    assert "sample-blank/q0_cover" in terminal
+    assert all(s.notebook_scores["q0_cover"] == 0 for s in result.grades.students)
+    notes = result.report.read_text().split("<h2>Notes</h2>")[1].split("<h2>")[0]
+    assert "sample-blank/q0_cover" in notes and "honour code is not affirmed" in notes
+
+
+def test_feedback_ends_with_the_notes_for_after_answering(graded) -> None:
+    from cs230_grading.errata import NOTES
+
+    course, _, _, _ = graded
+    for name, notes in NOTES.items():
+        text = html_module.unescape(
+            (course.feedback_dir("sample-partial") / f"{name}.html").read_text())
+        for note in notes:
+            assert note.title in text, (name, note.title)
+
+
+def test_similarity_report_is_written_and_never_changes_a_score(graded) -> None:
+    from cs230_grading.similarity import CSV_COLUMNS
+
+    course, _, result, _ = graded
+    rows = list(csv.DictReader((course.root / "reports" / "similarity.csv").open()))
+    assert rows and tuple(rows[0]) == CSV_COLUMNS
+    # students whose Q6 answers are those of sample-full (the model answers) submitted the
+    # same code, so the top Q6 pair is two of them
+    def answers(student: str) -> dict:
+        path = course.submission_dir(student) / "q6_numpy_attention.ipynb"
+        cells = grade_cells(read_notebook(path)) if path.exists() else {}
+        return {g: c.source for g, c in cells.items() if nbgrader_meta(c).get("solution")}
+
+    same = {s for s in result.graded if answers(s) == answers("sample-full")}
+    assert len(same) >= 2 and "sample-full" in same
+    top = [r for r in rows if r["notebook"] == "q6_numpy_attention"][0]
+    assert {top["student_a"], top["student_b"]} <= same and float(top["score"]) > 0.9
+    assert "sample-blank" not in {r["student_a"] for r in rows} | {r["student_b"] for r in rows}
+    assert "<h2>Similar answers" in result.report.read_text()

@@ -17,7 +17,9 @@ import pytest
 
 from cs230_grading import selfgrade
 from cs230_grading.course import NOTEBOOKS, REPO_ROOT, Course
+from cs230_grading.errata import notes_for
 from cs230_grading.notebooks import read_notebook, write_notebook
+from cs230_grading.reference.multiple_choice import KEY
 from cs230_grading.variants import Variant, blank, model
 
 SOURCE = REPO_ROOT / "source" / "midterm"
@@ -88,6 +90,9 @@ def test_selfgrade_prints_derived_scores_and_safe_feedback(
             assert score == expected, f"{gid}: printed {score}, derived {expected}"
             if expected == 0 and printed[gid][1] > 0 and v.base == "blank":
                 assert status_text.startswith(("failed:", "not answered")), status_text
+    if "q0_honour_test" in printed:  # a 0-point check still says whether it passed
+        honour = printed["q0_honour_test"][2]
+        assert honour == "passed" if kind == "model" else honour.startswith("failed:"), honour
     if kind == "blank":
         assert "Traceback" not in out
         if any("NotImplementedError" in (released.release_dir / f"{nb}.ipynb").read_text()
@@ -100,6 +105,10 @@ def test_selfgrade_prints_derived_scores_and_safe_feedback(
         leaked = [ln for ln in _hidden_lines(nb) if ln in text]
         assert not leaked, f"{nb} feedback shows hidden test lines: {leaked[:3]}"
         assert nb.split("_")[0] in text.lower()
+        if kind == "model":  # after answering, the notes (errata, "either way") are shown
+            for note in notes_for(nb):
+                assert note.title in text, f"{nb} feedback lacks the note {note.title!r}"
+                assert note.title in out, f"the output lacks {nb}'s note {note.title!r}"
 
 
 @pytest.mark.parametrize(
@@ -137,6 +146,15 @@ def test_solutions_hold_model_answers_and_no_hidden_tests(tmp_path: Path) -> Non
     assert not [ln for ln in _hidden_lines(nb) if ln in text.splitlines()]
     assert "YOUR ANSWER HERE" not in text and "YOUR CODE HERE" not in text
     assert (tmp_path / "selfcheck.py").exists()
+    for note in notes_for(nb):  # the errata of the printed key follow the model answers
+        assert note.title in text and note.text in text, note.title
+
+
+def test_solutions_end_with_q1_either_way_notes(tmp_path: Path) -> None:
+    assert selfgrade.main(["--solutions", str(tmp_path), "q1"]) == 0
+    last = read_notebook(tmp_path / "q1_multiple_choice.ipynb").cells[-1].source
+    either = [f"({q})({o})" for q, key in KEY.items() for o in sorted(key.either)]
+    assert either and all(f"**{label} accepted either way**" in last for label in either)
 
 
 def _touch(path: Path, text: str) -> Path:

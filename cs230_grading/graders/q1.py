@@ -51,8 +51,8 @@ def check(question: str, ns: Mapping[str, Any]) -> float | None:
     if points < POINTS:
         raise GradingError(
             f"`{name}` is not right: at least one option you chose is false, or you left out "
-            "a true one. Options that the notebook says are accepted either way were not "
-            "counted."
+            "a true one. Options that the key accepts either way were not counted (the notes "
+            "at the end of the feedback list them)."
         )
     return None
 

@@ -7,7 +7,7 @@ words in the message; its expected score is *derived* from the points in the
 source metadata (full points for every test cell it does not fail), never
 typed in by hand.
 
-Each question module (``q1``...``q6``) exports ``VARIANTS: list[Variant]``.
+Each question module (``q0``...``q6``) exports ``VARIANTS: list[Variant]``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ..course import NOTEBOOKS, REPO_ROOT, CellGrade, Course
 from ..notebooks import fill_answers, grade_cells, nbgrader_meta, read_notebook, solution_sources
 
 QUESTION_MODULES = {
+    "q0_cover": "q0",
     "q1_multiple_choice": "q1",
     "q2_short_answers": "q2",
     "q3_conv_architectures": "q3",

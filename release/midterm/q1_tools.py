@@ -1,28 +1,21 @@
 """Helpers for the Q1 multiple-choice notebook (student side).
 
-* :func:`check_answer` says whether an answer is *well formed* (a set of
-  options i to iv, in one of the accepted forms). It never says whether the
-  answer is right: the hidden tests decide that at grading time. Each test cell
-  asserts it (through ``selfcheck.collect``), so nbgrader's Validate button fails
-  on a malformed answer with this message.
-* :func:`choice_widget` shows a question's options as checkboxes. Ticking them
-  sets the answer variable (``answer_a`` ...) in the notebook and shows the
-  line to put in the answer cell. Only the code in the answer cell is graded.
+:func:`check_answer` says whether an answer is *well formed* (a set of options i to iv, in
+one of the accepted forms) and shows the options that the answer cell holds as ticked
+boxes, ``[x] (i)  [ ] (ii)  [x] (iii)  [ ] (iv)``. It never says whether the answer is
+right: the hidden tests decide that at grading time. Each test cell asserts it (through
+``selfcheck.collect``), so nbgrader's Validate button fails on a malformed answer with
+this message.
 
-Browser selectors (JupyterLab, for Playwright):
-
-* the whole widget: ``.cs230-q1-choice`` and ``.cs230-q1-choice-<letter>``
-  (for example ``.cs230-q1-choice-c``);
-* each checkbox: ``.cs230-q1-option`` with description ``(i)``, ``(ii)``,
-  ``(iii)``, ``(iv)``;
-* the line to copy into the answer cell: ``.cs230-q1-code``.
-
-Under nbgrader (``NBGRADER_EXECUTION`` set) the widget is not built.
+There are no clickable checkboxes: the answer cell is the only place an answer is given,
+and the boxes shown are read from the variable that the answer cell sets, so what is shown
+is what is graded. (Checkboxes in the kernel could set the variable but never write the
+answer cell, which is what nbgrader grades: a student who ticked them without copying the
+line into the cell had answered nothing.)
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, MutableMapping
 from typing import Any
@@ -64,11 +57,10 @@ def parse_choice(answer: Any) -> frozenset[str]:
     return frozenset(chosen)
 
 
-def answer_line(question: str, chosen: Iterable[str]) -> str:
-    """The answer cell's line for these options, e.g. ``answer_x = {"i", "ii"}``."""
-    ordered = [o for o in OPTIONS if o in set(chosen)]
-    body = "{" + ", ".join(f'"{o}"' for o in ordered) + "}" if ordered else "set()"
-    return f"answer_{question} = {body}"
+def ticked(chosen: Iterable[str]) -> str:
+    """The four options as boxes, ticked where chosen: ``[x] (i)  [ ] (ii)  [x] (iii)``..."""
+    chosen = set(chosen)
+    return "  ".join(f"[{'x' if o in chosen else ' '}] ({o})" for o in OPTIONS)
 
 
 def check_answer(namespace: MutableMapping[str, Any], name: str) -> bool:
@@ -80,47 +72,4 @@ def check_answer(namespace: MutableMapping[str, Any], name: str) -> bool:
     except ValueError as exc:
         return report(False, f"`{name}` is not well formed: {exc}")
     listed = ", ".join(f"({o})" for o in OPTIONS if o in chosen) or "no option"
-    return report(True, f"`{name}` is well formed: you chose {listed}")
-
-
-def choice_widget(question: str, namespace: MutableMapping[str, Any]) -> Any:
-    """Checkboxes for one question that keep ``answer_<question>`` in ``namespace`` up to date.
-
-    Returns the widget (a ``VBox``), or ``None`` under nbgrader.
-    """
-    if os.environ.get("NBGRADER_EXECUTION"):
-        return None
-    import ipywidgets as widgets
-
-    name = f"answer_{question}"
-    try:
-        start = parse_choice(namespace.get(name, ()))
-    except ValueError:
-        start = frozenset()
-    boxes = []
-    for option in OPTIONS:
-        box = widgets.Checkbox(value=option in start, description=f"({option})", indent=False,
-                               layout=widgets.Layout(width="auto"))
-        box.add_class("cs230-q1-option")
-        boxes.append(box)
-    code = widgets.HTML()
-    code.add_class("cs230-q1-code")
-
-    def show(chosen: set[str]) -> None:
-        code.value = (
-            f"<code>{answer_line(question, chosen)}</code> &nbsp; (copy this line into the "
-            "answer cell below: only the answer cell is graded)"
-        )
-
-    def update(_change: Any) -> None:
-        chosen = {o for o, b in zip(OPTIONS, boxes, strict=True) if b.value}
-        namespace[name] = chosen
-        show(chosen)
-
-    for box in boxes:
-        box.observe(update, names="value")
-    show(set(start))
-    view = widgets.VBox([widgets.HBox(boxes), code])
-    view.add_class("cs230-q1-choice")
-    view.add_class(f"cs230-q1-choice-{question}")
-    return view
+    return report(True, f"`{name}` is well formed: you chose {listed}   {ticked(chosen)}")

@@ -6,7 +6,7 @@ Self-checks tell you whether an answer is well formed (type, shape, finite); the
 tests decide whether it is right. They print and never raise; each test cell asserts the
 well-formedness of its own function (through ``selfcheck.collect``), so that nbgrader's
 Validate button fails with the self-check's message. The comparison of your two versions
-(:func:`compare_versions`) is printed only.
+(:func:`compare_versions`) is shown only, never graded.
 
 While nbgrader grades the notebook (``NBGRADER_EXECUTION`` set) the picture, the explorer
 and the timing are skipped.

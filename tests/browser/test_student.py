@@ -6,8 +6,8 @@ For each notebook (a fresh copy of the release in ``students/<notebook>/``):
 2. Run All with the stubs untouched fails only where a stub is unimplemented, and the
    failing cells show a readable message;
 3. with the model answers typed in (through the JupyterLab model, as an editor would),
-   Run All has no error and the explorers respond (Q1 tick an option and see the answer
-   line; Q3 change the stride and see the table change; Q4 move alpha and see the
+   Run All has no error and the explorers respond (Q1 shows the answer cell's options
+   ticked; Q3 change the stride and see the table change; Q4 move alpha and see the
    minimiser move; Q6 pick a pixel and see its weights);
 4. nbgrader's Validate button reports success;
 5. a wrong answer shows its diagnostic message, and Validate fails with it.
@@ -29,6 +29,8 @@ pytestmark = pytest.mark.browser
 
 #: A wrong answer per notebook: (answer grade id, source, test grade id, phrase of the message).
 WRONG: dict[str, tuple[str, str, str, str]] = {
+    "q0_cover": ("q0_honour", 'honour_code = "I agree"', "q0_honour_test",
+                 "not the honour code statement"),
     "q1_multiple_choice": ("q1_a", 'answer_a = {"v"}', "q1_a_test", "not well formed"),
     "q2_short_answers": ("q2_a", "YOUR ANSWER HERE", "q2_a", "did not provide a response"),
     "q3_conv_architectures": (
@@ -85,12 +87,10 @@ def _stub_failures_are_readable(cells: list) -> None:
 def _explore(lab, notebook: str) -> None:
     page = lab.page
     if notebook == "q1_multiple_choice":
-        cell = lab.cell_locator("q1_a_widget")
-        code = cell.locator(".cs230-q1-code:visible")
-        before = code.inner_text()
-        cell.locator(".cs230-q1-option:visible").filter(has_text="(ii)").locator(
-            "input").click()
-        expect(code).not_to_have_text(before)
+        # No checkboxes to click: the self-check under the answer shows what the answer cell
+        # holds, ticked (the model answer to (a) is {"i", "iii"}).
+        cell = lab.cell_locator("q1_a_test")
+        expect(cell).to_contain_text("[x] (i)  [ ] (ii)  [x] (iii)  [ ] (iv)")
     elif notebook == "q3_conv_architectures":
         cell = lab.cell_locator("q3_explorer")
         table = cell.locator(".cs230-q3-table:visible")
