@@ -42,7 +42,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .budget import current_clock
+from .budget import NOT_RUN, current_clock
 from .course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook
 from .sandbox import private_paths, wrap_command
@@ -400,21 +400,28 @@ def graders_for(notebook: str) -> Mapping[str, Callable[[Mapping[str, Any]], flo
 
 def run_check(space: StudentNamespace, check: Callable[[Mapping[str, Any]], float | None],
               points: float, seconds: float | None = None,
-              limit: str = "its time limit") -> tuple[float, str]:
+              limit: str = "its time limit", load_seconds: float | None = None
+              ) -> tuple[float, str]:
     """Points and message of one check against the student's namespace.
 
-    The check, with every call of the student's code it makes (and the reloads those calls
-    cause), gets ``seconds`` of wall-clock time in all; over that it scores 0 and its
-    message names ``limit``.
+    Running the notebook's cells first (when the process is fresh) is the notebook's time,
+    not the check's: each cell has the cell time limit, and all of them together at most
+    ``load_seconds`` (what is left of the notebook's budget). The check itself, with every
+    call of the student's code it makes (and the reloads those calls cause), then gets
+    ``seconds`` of wall-clock time in all; over that it scores 0 and its message names
+    ``limit``.
     """
-    space.deadline = None if seconds is None else time.monotonic() + seconds
     over = (f"over the time limit: this check ran for more than {limit}, counting every call "
             "of your code it made")
     try:
+        space.deadline = None if load_seconds is None else time.monotonic() + load_seconds
         try:
             ns = space.namespace()
         except StudentCodeError as exc:
             return 0.0, f"could not read the notebook's definitions: {exc}"
+        except CheckOutOfTime:
+            return 0.0, f"{NOT_RUN}: running the notebook's cells used up its time budget"
+        space.deadline = None if seconds is None else time.monotonic() + seconds
         space.current_ns = ns
         space._student_names = {n for n in ns if n != "__name__"}
         result = check(ns)
@@ -475,7 +482,8 @@ def grade_outside(student: str, folder: Path, course_root: Path,
                 else:
                     seconds, limit = timeout, (f"{timeout:g} s, the time limit of a test "
                                                "cell (Execute.timeout)")
-                got, message = run_check(space, checks[gid], max_points, seconds, limit)
+                got, message = run_check(space, checks[gid], max_points, seconds, limit,
+                                         load_seconds=left)
                 outcomes.append(CheckOutcome(name, gid, got, max_points, message))
             timer.close()
             events += [(name, e) for e in space.events]

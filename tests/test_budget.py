@@ -134,13 +134,13 @@ def test_a_check_gets_one_cell_timeout_however_many_calls(tmp_path: Path) -> Non
     write_notebook(submission(course, SLOWDOWNS["sleeper"].replace(str(SLOW_CALL),
                                                                    str(per_call))),
                    folder / f"{NOTEBOOK}.ipynb")
-    start = time.perf_counter()
     with student_clock(TimeBudget(notebook_seconds=600, student_seconds=600)) as clock:
         result = grade_outside("sleepy", folder, course.root, (NOTEBOOK,), timeout=limit)
-    elapsed = time.perf_counter() - start
     over = [o for o in result.outcomes if "over the time limit" in o.message]
+    # every check that calls conv_output_shape makes more than limit / per_call calls
     assert over and all(o.points == 0 for o in over)
     assert all(f"{limit:g} s, the time limit of a test cell" in o.message for o in over)
     assert not clock.overruns  # the notebook's budget was not the limit here
-    # each check stops at the limit (plus a restart and a reload of the notebook's cells)
-    assert elapsed <= len(result.outcomes) * (limit + 3 * per_call + 2), elapsed
+    # part vii (fc_num_params and the final answer) makes no such call: it keeps its points
+    rest = [o for o in result.outcomes if o not in over]
+    assert rest and all(o.points == o.max_points for o in rest), rest
