@@ -23,33 +23,19 @@ from nbformat import NotebookNode
 
 from .folders import replace_folder
 from .notebooks import grade_cells, nbgrader_meta, read_notebook, write_notebook
+from .questions import EXAM_POINTS as EXAM_POINTS  # re-exported: the policy lives there
+from .questions import EXTRA_CREDIT as EXTRA_CREDIT
+from .questions import QUESTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "midterm"
-NOTEBOOKS: tuple[str, ...] = (
-    "q0_cover",
-    "q1_multiple_choice",
-    "q2_short_answers",
-    "q3_conv_architectures",
-    "q4_l1_regularization",
-    "q5_gan_backprop",
-    "q6_numpy_attention",
-)
-#: Points per notebook (Q6 includes its 5 points of extra credit; the cover, with the
-#: honour code, is worth none).
-NOTEBOOK_POINTS: dict[str, float] = {
-    "q0_cover": 0,
-    "q1_multiple_choice": 16,
-    "q2_short_answers": 16,
-    "q3_conv_architectures": 20,
-    "q4_l1_regularization": 13,
-    "q5_gan_backprop": 25,
-    "q6_numpy_attention": 15,
-}
+#: The question notebooks, their points and the exam's totals: all from the question table
+#: (cs230_grading/questions.py). Q6's points include its 5 points of extra credit; the cover,
+#: with the honour code, is worth none.
+NOTEBOOKS: tuple[str, ...] = tuple(q.notebook for q in QUESTIONS)
+NOTEBOOK_POINTS: dict[str, float] = {q.notebook: q.points for q in QUESTIONS}
 #: Prefix of the scratch folder (in the course root) a new release is generated into.
 RELEASE_STAGING = ".release-staging-"
-EXAM_POINTS = 100
-EXTRA_CREDIT = 5
 
 
 class NbgraderError(RuntimeError):

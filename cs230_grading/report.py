@@ -12,18 +12,11 @@ from .budget import KIND as BUDGET_KIND
 from .course import EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
 from .intake import Finding
 from .late import late_by
+from .questions import QUESTIONS
 from .results import ClassGrades
 from .similarity import Pair, similarity_html
 
-TITLES = {
-    "q0_cover": "Q0 Cover (honour code)",
-    "q1_multiple_choice": "Q1 Multiple choice",
-    "q2_short_answers": "Q2 Short answers",
-    "q3_conv_architectures": "Q3 Conv architectures",
-    "q4_l1_regularization": "Q4 L1 regularisation",
-    "q5_gan_backprop": "Q5 GAN backprop",
-    "q6_numpy_attention": "Q6 NumPy attention",
-}
+TITLES = {q.notebook: q.title for q in QUESTIONS}  # from cs230_grading/questions.py
 
 #: Notebooks worth points (the cover is worth none: its honour code is reported as a note).
 SCORED = tuple(n for n in NOTEBOOKS if NOTEBOOK_POINTS[n] > 0)

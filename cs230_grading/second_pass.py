@@ -27,6 +27,7 @@ because the cell was deleted), the out-of-kernel score is written as the cell's
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import json
 import linecache
@@ -389,13 +390,51 @@ def _rebuild_error(ename: str, evalue: str) -> Exception:
 
 
 def graders_for(notebook: str) -> Mapping[str, Callable[[Mapping[str, Any]], float | None]]:
-    from .variants import QUESTION_MODULES
+    """``{test grade id: check}`` of a notebook's grader module, from the question table.
 
-    try:
-        module = importlib.import_module(f".graders.{QUESTION_MODULES[notebook]}", __package__)
-    except ModuleNotFoundError:
-        return {}
-    return getattr(module, "CHECKS", {})
+    The first call imports the grader of every question in the table
+    (:func:`require_graders`): a grader the table names but that does not import stops the
+    pass with :class:`MissingGrader` (naming the file) before any check runs, never a
+    question silently left out. A row with ``grader=None`` (manually graded short answers)
+    has no checks.
+    """
+    from .questions import question
+
+    return require_graders()[question(notebook).notebook]
+
+
+@functools.cache
+def require_graders() -> dict[str, Mapping[str, Callable[[Mapping[str, Any]], float | None]]]:
+    """``{notebook: CHECKS}`` for every question of the table; :class:`MissingGrader` if any
+    grader module named there is missing or defines no ``CHECKS``."""
+    from .questions import QUESTIONS
+
+    table: dict[str, Mapping[str, Callable[[Mapping[str, Any]], float | None]]] = {}
+    for row in QUESTIONS:
+        if row.grader is None:
+            table[row.notebook] = {}
+            continue
+        name = f"{__package__}.graders.{row.grader}"
+        path = f"cs230_grading/graders/{row.grader}.py"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            raise MissingGrader(
+                f"{row.notebook}: its grader module {path} is missing (named in "
+                "cs230_grading/questions.py); the out-of-kernel pass will not start without "
+                "it") from None
+        checks = getattr(module, "CHECKS", None)
+        if not isinstance(checks, Mapping):
+            raise MissingGrader(f"{row.notebook}: {path} defines no CHECKS mapping "
+                                "(test grade id -> check)")
+        table[row.notebook] = checks
+    return table
+
+
+class MissingGrader(RuntimeError):
+    """A question's grader module named in the question table is missing or has no CHECKS."""
 
 
 def run_check(space: StudentNamespace, check: Callable[[Mapping[str, Any]], float | None],

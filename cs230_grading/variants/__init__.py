@@ -7,7 +7,8 @@ words in the message; its expected score is *derived* from the points in the
 source metadata (full points for every test cell it does not fail), never
 typed in by hand.
 
-Each question module (``q0``...``q6``) exports ``VARIANTS: list[Variant]``.
+Each question's module (``qN``, one per row of :mod:`cs230_grading.questions`) exports
+``VARIANTS: list[Variant]``.
 """
 
 from __future__ import annotations
@@ -21,16 +22,10 @@ from nbformat import NotebookNode
 
 from ..course import NOTEBOOKS, REPO_ROOT, CellGrade, Course
 from ..notebooks import fill_answers, grade_cells, nbgrader_meta, read_notebook, solution_sources
+from ..questions import QUESTIONS
 
-QUESTION_MODULES = {
-    "q0_cover": "q0",
-    "q1_multiple_choice": "q1",
-    "q2_short_answers": "q2",
-    "q3_conv_architectures": "q3",
-    "q4_l1_regularization": "q4",
-    "q5_gan_backprop": "q5",
-    "q6_numpy_attention": "q6",
-}
+#: notebook -> its module in this package (``qN``), from the question table.
+QUESTION_MODULES: dict[str, str] = {q.notebook: q.variants for q in QUESTIONS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,13 +96,17 @@ class Variant:
 
 
 def variants_for(notebook: str) -> list[Variant]:
-    """All variants of one notebook (empty until its question module exists)."""
+    """All variants of one notebook (its module ``variants/qN.py`` must exist)."""
     module_name = QUESTION_MODULES[notebook]
+    name = f"{__name__}.{module_name}"
     try:
-        module = importlib.import_module(f"{__name__}.{module_name}")
+        module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name == f"{__name__}.{module_name}":
-            return []
+        if exc.name == name:
+            raise ModuleNotFoundError(
+                f"{notebook}: its variants module cs230_grading/variants/{module_name}.py is "
+                "missing (every question in cs230_grading/questions.py has one)",
+                name=name) from None
         raise
     return list(module.VARIANTS)
 
