@@ -6,6 +6,8 @@
     cs230-grade report               # re-read the gradebook (after manual grading)
     cs230-grade collect --lms-zip FILE [--lms canvas] [--force]
                                      # unpack an LMS download into submitted/<id>/midterm/
+    cs230-grade new-question qN_slug --title T --points P
+                                     # scaffold a question (docs/authoring.md)
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild the report and CSVs from the gradebook")
     report.add_argument("--db-url", default=None)
     add_collect_parser(sub)
+    from .scaffold import add_parser as add_new_question_parser
+
+    add_new_question_parser(sub)
     return parser
 
 
@@ -135,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             return result.exit_code
         if args.command == "collect":
             return run_collect(root, args)
+        if args.command == "new-question":
+            from .scaffold import run as new_question
+
+            return new_question(root, args)
         if args.command == "report":
             from .pipeline import rebuild_report
 

@@ -57,7 +57,7 @@ WRONG: dict[str, tuple[str, str, str, str]] = {
         "    return np.zeros(image.shape[:2] + (k.shape[3],))\n",
         "q6_loops_test", "expected (3, 4, 5)",
     ),
-}
+}  # end of WRONG (cs230-grade new-question adds rows above this line)
 
 #: Notebooks whose visible self-checks print a cross and never raise: the diagnostic shows in
 #: the notebook, but nbgrader's Validate still reports success for the wrong answer. None left:
