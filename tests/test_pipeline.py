@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cs230_grading.course import NOTEBOOKS, Course
+from cs230_grading.course import NOTEBOOK_POINTS, NOTEBOOKS, Course
 from cs230_grading.notebooks import grade_cells, nbgrader_meta, read_notebook
 from cs230_grading.pipeline import run_pipeline
 from cs230_grading.samples import expected_scores, sample_plan, write_sample_class
@@ -66,7 +66,8 @@ def test_sample_class_grades_to_derived_scores(graded) -> None:
         for nb, points in notebooks.items():
             assert got[student].notebook_scores[nb] == pytest.approx(points), (student, nb)
     manual = _manual_points(course.source_dir)
-    assert got["sample-full"].total == pytest.approx(105 - sum(manual.values()))
+    assert got["sample-full"].total == pytest.approx(
+        sum(NOTEBOOK_POINTS.values()) - sum(manual.values()))
     assert got["sample-blank"].total == 0
     assert 0 < got["sample-partial"].total < got["sample-full"].total
     assert set(got["sample-full"].awaiting_manual) == set(manual)
