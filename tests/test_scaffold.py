@@ -1,0 +1,96 @@
+"""``cs230-grade new-question`` end to end, in a copy of the kit that carries a subset.
+
+The copy holds the package, ``nbgrader_config.py`` and the cover; its question table is cut
+down to the cover (:func:`cs230_grading.scaffold.unregister`), so that grading it takes
+seconds, not the full exam's minutes. In it the scaffold writes a dummy question and
+regenerates the release; ``cs230-grade run`` (the copy's own code, through ``PYTHONPATH``)
+then grades the model and the blank submission, and every cell's score must be the one the
+variants derive from the scaffolded notebook's points metadata.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cs230_grading import scaffold
+from cs230_grading.course import NOTEBOOKS, REPO_ROOT, Course
+from cs230_grading.cover import COVER
+from cs230_grading.variants import Variant, blank, model, outcome_problems
+
+DUMMY = "q9_dummy"
+
+
+@pytest.fixture(scope="module")
+def kit_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A kit with the cover alone: package, config, cover notebook and ``selfcheck.py``."""
+    root = tmp_path_factory.mktemp("kit")
+    shutil.copytree(REPO_ROOT / "cs230_grading", root / "cs230_grading",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "nbgrader_config.py", root)
+    (root / "source" / "midterm").mkdir(parents=True)
+    (root / "tests").mkdir()
+    for name in (f"{COVER}.ipynb", "selfcheck.py"):
+        shutil.copy(REPO_ROOT / "source" / "midterm" / name, root / "source" / "midterm")
+    for notebook in NOTEBOOKS:
+        if notebook != COVER:
+            scaffold.unregister(root, notebook)
+    return root
+
+
+def cs230_grade(root: Path, env: dict[str, str], venv_bin: Path, *args: str
+                ) -> subprocess.CompletedProcess[str]:
+    """``.venv/bin/cs230-grade --course ROOT ARGS`` running the copy's own package."""
+    return subprocess.run([str(venv_bin / "cs230-grade"), "--course", str(root), *args],
+                          cwd=root, env={**env, "PYTHONPATH": str(root)}, capture_output=True,
+                          text=True, timeout=600, check=False)
+
+
+def test_a_scaffolded_question_is_released_and_graded(kit_copy: Path, newcomer_env, venv_bin
+                                                      ) -> None:
+    root = kit_copy
+    made = cs230_grade(root, newcomer_env, venv_bin, "new-question", DUMMY,
+                       "--title", "Q9 Dummy", "--points", "3", "--function", "double")
+    assert made.returncode == 0, made.stdout + made.stderr
+    for path in ("source/midterm/q9_dummy.ipynb", "source/midterm/q9_tools.py",
+                 "cs230_grading/graders/q9.py", "cs230_grading/variants/q9.py",
+                 "cs230_grading/reference/dummy.py", "tests/test_graders_q9.py",
+                 "release/midterm/q9_dummy.ipynb", "release/midterm/q9_tools.py"):
+        assert (root / path).is_file(), f"{path} not written:\n{made.stdout}"
+    table = (root / "cs230_grading" / "questions.py").read_text()
+    assert f'Question("{DUMMY}", "Q9 Dummy", 3, grader="q9"' in table
+    released = (root / "release" / "midterm" / f"{DUMMY}.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in released and "cs230_grading" not in released
+
+    again = cs230_grade(root, newcomer_env, venv_bin, "new-question", "q9_other",
+                        "--title", "Q9 Other", "--points", "1")
+    assert again.returncode == 2 and "q9 is already a question" in again.stderr, again.stderr
+
+    course = Course(root)
+    plans: dict[str, list[Variant]] = {
+        "model": [model(COVER), model(DUMMY)],
+        "blank": [blank(COVER), blank(DUMMY)],
+    }
+    for student, variants in plans.items():
+        course.add_submission(student, {v.notebook: v.build(course.source_dir, course.release_dir)
+                                        for v in variants})
+    (root / "roster.csv").write_text("id\n" + "\n".join(plans) + "\n")
+
+    run = cs230_grade(root, newcomer_env, venv_bin, "run", "--workers", "1", "--no-progress",
+                      "--no-feedback")
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "not a notebook of this exam" not in output, output
+    problems = []
+    for student, variants in plans.items():
+        grades = course.cell_grades(student)
+        for variant in variants:
+            got = {g.grade_id: g for g in grades if g.notebook == variant.notebook}
+            problems += [f"{student}: {p}"
+                         for p in outcome_problems(variant, got, course.source_dir)]
+    assert not problems, "\n".join(problems) + "\n" + output
+    full = {g.grade_id: g.score for g in course.cell_grades("model") if g.notebook == DUMMY}
+    assert full == {"q9_i_test": 3.0}
