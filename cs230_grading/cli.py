@@ -121,6 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         _warn_if_password(args.db_url)
     db_url = getattr(args, "db_url", None) or os.environ.get("CS230_GRADEBOOK_URL")
     try:
+        if args.command in ("run", "demo"):  # every question's grader, before any grading
+            from .second_pass import MissingGrader, require_graders
+
+            try:
+                require_graders()
+            except MissingGrader as exc:
+                print(f"cs230-grade: {exc}", file=sys.stderr)
+                return 2
         if args.command in ("samples", "demo"):
             from .samples import write_sample_class
 

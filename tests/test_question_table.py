@@ -127,3 +127,20 @@ def test_the_browser_tests_have_a_wrong_answer_for_every_question() -> None:
     assert keys == set(NOTEBOOKS), (
         f"tests/browser/test_student.py WRONG: missing {sorted(set(NOTEBOOKS) - keys)}, "
         f"not a question {sorted(keys - set(NOTEBOOKS))}")
+
+
+def test_cs230_grade_run_refuses_to_start_without_a_grader(monkeypatch, capsys) -> None:
+    from cs230_grading import cli
+
+    ghost = Question("q9_ghost", "Q9 Ghost", 1, grader="q9", reference=None, tools=False)
+    monkeypatch.setattr(questions, "QUESTIONS", (*QUESTIONS, ghost))
+    second_pass.require_graders.cache_clear()
+    try:
+        assert cli.main(["--course", str(REPO_ROOT), "run"]) == 2
+    finally:
+        monkeypatch.undo()
+        second_pass.require_graders.cache_clear()
+    err = capsys.readouterr().err
+    assert err.startswith("cs230-grade: q9_ghost: its grader module "
+                          "cs230_grading/graders/q9.py"), err
+    assert len(err.strip().splitlines()) == 1, err
