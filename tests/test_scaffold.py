@@ -93,3 +93,24 @@ def test_a_scaffolded_question_is_released_and_graded(kit_copy: Path, newcomer_e
     assert not problems, "\n".join(problems) + "\n" + output
     full = {g.grade_id: g.score for g in course.cell_grades("model") if g.notebook == DUMMY}
     assert full == {"q9_i_test": 3.0}
+
+
+def test_the_scaffolded_notebook_has_the_cells_the_kit_needs() -> None:
+    q = scaffold.plan(DUMMY, "Q9 Dummy", 3, function="double")
+    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in scaffold.build_notebook(q).cells}
+    assert list(cells) == ["q9_intro", "q9_setup", "q9_i_text", "q9_i_code", "q9_i_test"]
+    test = cells["q9_i_test"]
+    assert test.metadata["tags"] == ["raises-exception"]
+    assert test.metadata["nbgrader"]["points"] == 3 and test.metadata["nbgrader"]["grade"]
+    assert "q9.check_part_i(globals())" in test.source
+    assert "### BEGIN SOLUTION" in cells["q9_i_code"].source
+
+
+@pytest.mark.parametrize(("args", "phrase"), [
+    (("Q9-dummy", "T", 1), "named qN_<slug>"),
+    (("q9_dummy", "T", 0), "more than 0 points"),
+    (("q9_2d", "T", 1), "not a Python name"),
+])
+def test_bad_requests_get_one_clear_line(args, phrase: str) -> None:
+    with pytest.raises(scaffold.ScaffoldError, match=phrase):
+        scaffold.plan(*args)
