@@ -1,6 +1,6 @@
 """``cs230-grade new-question``: scaffold a question from the kit's pattern.
 
-    cs230-grade new-question q7_batchnorm --title "Q7 Batch normalisation" --points 6 \
+    cs230-grade new-question q7_batchnorm --title "Q7 Batch normalisation" --points 6
         [--function batchnorm_forward] [--reference batchnorm] [--no-release]
 
 writes, with TODOs where the question's content goes (docs/authoring.md, Q4 as the model):
