@@ -78,25 +78,29 @@ class Group:
     def headline(self) -> str:
         """What happened, in one line (a single finding's own message when it says it)."""
         n = len(self.findings)
-        where = _count(len(self.notebooks), "notebook")
+        where = count(len(self.notebooks), "notebook")
         if self.kind == TAMPERING:
             before, kept = self.scores()
             return (f"tampering suspected in {where}: kept the out-of-kernel scores, "
-                    f"{kept:g} instead of {before:g} ({_count(n, 'part')} changed)")
+                    f"{kept:g} instead of {before:g} ({count(n, 'part')} changed)")
         if n == 1:
             return self.findings[0].message
+        messages = list(dict.fromkeys(f.message for f in self.findings))
+        if len(messages) == 1 and len(self.notebooks) == n:
+            return f"{messages[0]} ({where}: {', '.join(self.notebooks)})"
         if self.kind == BUDGET:
             return f"ran out of a time budget {n} times in {where}: the cells not run scored 0"
         if self.kind == LIMIT:
-            return f"hit a resource limit in {_count(n, 'cell')} of {where}"
+            return f"hit a resource limit in {count(n, 'cell')} of {where}"
         if self.kind == SCAN:
             return f"static scan flagged {where} (scores agree)"
         if self.kind == CRASHED:
-            return f"crashed {n} times; first: {self.findings[0].message}"
+            return (f"crashed in {where}: {self.findings[0].message} "
+                    f"(+{count(n - 1, 'more line')})")
         if self.kind == SUBMISSION:
             names = ", ".join(self.notebooks) or "the folder"
-            return f"{_count(n, 'problem')} with the submitted files ({names})"
-        return f"{_count(n, self.kind + ' finding')} in {where}"
+            return f"{count(n, 'problem')} with the submitted files ({names})"
+        return f"{count(n, self.kind + ' finding')} in {where}"
 
     def where(self) -> str:
         """``student/notebook`` when the group is about one notebook, else ``student``."""
@@ -109,7 +113,7 @@ class Group:
         return f"[{self.severity}] {self.where()}: {self.headline()}"
 
 
-def _count(n: int, noun: str) -> str:
+def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from .budget import KIND as BUDGET_KIND
 from .course import ASSIGNMENT, EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
-from .findings import Group
+from .findings import Group, count
 from .intake import Finding
 from .late import late_by
 from .results import ClassGrades, StudentGrades
@@ -62,6 +62,8 @@ a{color:#0b5cad}
 .card b{display:block;font-size:1.6em;line-height:1.2}
 .card span{color:var(--muted);font-size:.85em}
 .card.bad{background:var(--bad);border-color:#d9a0a0}.card.warn{background:var(--warn)}
+.card a{color:inherit;text-decoration:none;display:block}
+.questions{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:0 1.5em}
 table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}
 td,th{border:1px solid var(--line);padding:3px 8px;text-align:right;vertical-align:top}
 th{background:#f1f1f1}td:first-child,th:first-child{text-align:left}
@@ -88,7 +90,8 @@ table.side pre{white-space:pre-wrap;margin:0}mark{background:#ffe08a}
 @media print{body{max-width:none;padding:0;font-size:10.5pt}nav{display:none}
  h2{break-after:avoid}section.question,details,.card,tr{break-inside:avoid}
  th button::after{content:""}a{color:inherit;text-decoration:none}
- .cards{grid-template-columns:repeat(4,1fr)}}
+ .cards{grid-template-columns:repeat(4,1fr)}
+ .questions{grid-template-columns:1fr 1fr}}
 """
 
 #: Sorting of ``table.sortable`` by a click on a column's header (numbers by ``data-sort``).
@@ -322,7 +325,8 @@ def _manual_section(s: ClassSummary, grades: ClassGrades) -> list[str]:
         for grade_id, n in items.items():
             rows.append([question, grade_id, n])
     out += [
-        f"<p>{len(s.awaiting_students)} students, {s.awaiting_items} items to grade in the "
+        f"<p>{count(len(s.awaiting_students), 'student')}, {count(s.awaiting_items, 'item')} "
+        "to grade in the "
         f'formgrader: <a href="{_e(FORMGRADER_URL)}">{_e(FORMGRADER_URL)}</a> '
         "(<code>jupyter lab</code> from the course root, then Nbgrader &rarr; Formgrader; "
         "another port if yours differs). Then <code>cs230-grade report</code> redraws this "
@@ -394,8 +398,8 @@ def _students_section(grades: ClassGrades, s: ClassSummary, out_dir: Path) -> li
     anchors = _anchors(s.groups)
     headers = ["student", *(TITLES[n].split()[0] for n in SCORED), "total", "awaiting",
                "flags"]
-    head = "".join(f'<th scope="col"><button type="button">{_e(h)}</button></th>'
-                   for h in headers)
+    head = "".join(f'<th scope="col"{" class=text" if h == "flags" else ""}>'
+                   f'<button type="button">{_e(h)}</button></th>' for h in headers)
     body = "".join(_student_row(st, s.groups, anchors, out_dir) for st in grades.students)
     return [
         '<div id="students"></div><h2>Scores per student</h2>',
@@ -413,6 +417,7 @@ def _question_section(grades: ClassGrades) -> list[str]:
     out = ['<div id="questions"></div><h2>Per question</h2>']
     if not grades.students:
         return [*out, "<p>No student was graded.</p>"]
+    out.append('<div class="questions">')
     for name in [*SCORED, "total"]:
         values = _scores(grades, name)
         title = (f"Total (out of {EXAM_POINTS} + {EXTRA_CREDIT} extra credit)" if name == "total"
@@ -421,12 +426,13 @@ def _question_section(grades: ClassGrades) -> list[str]:
                  f"min {min(values):g}, max {max(values):g}; "
                  f"{sum(v >= _top(name) for v in values)} at full marks")
         if name != "total" and _waiting(grades, name):
-            stats += f"; {_waiting(grades, name)} students awaiting hand grading (counted as 0)"
+            stats += (f"; {count(_waiting(grades, name), 'student')} awaiting hand grading "
+                      "(counted as 0)")
         out.append(f'<section class="question"><h3>{_e(title)}</h3>'
                    f'<p class="stats">{_e(stats)}</p><div class="figure">'
                    f"{_img(question_png(grades, name), 'distribution of ' + title)}</div>"
                    "</section>")
-    return out
+    return [*out, "</div>"]
 
 
 # -- the page -------------------------------------------------------------------------------

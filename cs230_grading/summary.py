@@ -20,6 +20,7 @@ from .findings import (
     SCAN,
     TAMPERING,
     Group,
+    count,
     group_findings,
     students_with,
 )
@@ -113,7 +114,7 @@ def _names(students: Sequence[str], limit: int = 8) -> str:
 def summary_lines(summary: ClassSummary) -> list[str]:
     """The summary as the terminal prints it (plain text; student ids are the only
     student-derived text, and the printer makes them safe for a terminal)."""
-    lines = [f"Graded: {len(summary.graded)} students."]
+    lines = [f"Graded: {count(len(summary.graded), 'student')}."]
     if summary.not_graded:
         lines.append(f"Not graded: {len(summary.not_graded)} ("
                      + "; ".join(f"{s}: {', '.join(why)}"
@@ -122,10 +123,10 @@ def summary_lines(summary: ClassSummary) -> list[str]:
     if summary.mean is not None:
         lines.append(f"Totals: mean {summary.mean:.1f}, median {summary.median:g}.")
     if summary.awaiting:
-        parts = "; ".join(f"{q}: {sum(items.values())} items" for q, items
+        parts = "; ".join(f"{q}: {count(sum(items.values()), 'item')}" for q, items
                           in summary.awaiting_by_question().items())
-        lines.append(f"Awaiting hand grading: {len(summary.awaiting_students)} students, "
-                     f"{summary.awaiting_items} items ({parts}) in the formgrader "
+        lines.append(f"Awaiting hand grading: {count(len(summary.awaiting_students), 'student')}"
+                     f", {count(summary.awaiting_items, 'item')} ({parts}) in the formgrader "
                      f"({FORMGRADER_URL}).")
     for label, students in (("Tampering suspected", summary.tampering),
                             ("Crashed", summary.crashed),
