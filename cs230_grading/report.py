@@ -66,7 +66,7 @@ a{color:#0b5cad}
 .questions{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:0 1.5em}
 table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}
 td,th{border:1px solid var(--line);padding:3px 8px;text-align:right;vertical-align:top}
-th{background:#f1f1f1}td:first-child,th:first-child{text-align:left}
+th{background:#f1f1f1;white-space:nowrap}td:first-child,th:first-child{text-align:left}
 td.text,th.text{text-align:left}
 th button{font:inherit;font-weight:bold;border:0;background:none;padding:0;cursor:pointer;
  color:inherit}
@@ -290,8 +290,8 @@ def _findings_sections(s: ClassSummary) -> list[str]:
     warnings = [g for g in s.groups if g.severity != "error"]
     out = ['<div id="attention"></div><h2>Needs attention</h2>']
     if errors:
-        out.append(f"<p>{len(s.attention)} students (or the class), one line per student and "
-                   "kind of problem; click a line for the evidence.</p>")
+        out.append(f"<p>{count(len(s.attention), 'student')} (or the class): one line per "
+                   "student and kind of problem; click a line for the evidence.</p>")
         out += [_group_html(g, anchors[id(g)]) for g in errors]
     else:
         out.append("<p>Nothing: every submission was read and graded.</p>")
