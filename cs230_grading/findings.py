@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from .budget import KIND as BUDGET
 from .cover import COVER
-from .intake import Finding
+from .intake import SUSPECTED, Finding
 
 TAMPERING = "tampering suspected"
 CRASHED = "crashed"
@@ -99,7 +99,9 @@ class Group:
                     f"(+{count(n - 1, 'more line')})")
         if self.kind == SUBMISSION:
             names = ", ".join(self.notebooks) or "the folder"
-            return f"{count(n, 'problem')} with the submitted files ({names})"
+            suspected = any(SUSPECTED in f.message for f in self.findings)
+            return (f"{count(n, 'problem')} with the submitted files ({names})"
+                    + (f"; {SUSPECTED}" if suspected else ""))
         return f"{count(n, self.kind + ' finding')} in {where}"
 
     def where(self) -> str:
