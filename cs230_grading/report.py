@@ -90,6 +90,7 @@ table.side pre{white-space:pre-wrap;margin:0}mark{background:#ffe08a}
 @media print{body{max-width:none;padding:0;font-size:10.5pt}nav{display:none}
  h2{break-after:avoid}section.question,details,.card,tr{break-inside:avoid}
  th button::after{content:""}a{color:inherit;text-decoration:none}
+ table{font-size:8.5pt}td,th{padding:2px 4px;white-space:normal}.flag{white-space:normal}
  .cards{grid-template-columns:repeat(4,1fr)}
  .questions{grid-template-columns:1fr 1fr}}
 """

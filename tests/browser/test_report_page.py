@@ -2,8 +2,9 @@
 
 ``report.html`` is opened as a file (``file://``, as from a mail attachment): the table of
 students sorts by total both ways, a folded finding opens to show its evidence, the page
-takes a screenshot, and nothing is logged to the console (the page's Content-Security-Policy
-would log any blocked script or image).
+takes a screenshot and fits the width of A4 paper when printed, it fetches nothing but
+itself, and nothing is logged to the console (its Content-Security-Policy would log any
+blocked script or image).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cs230_grading.report import write_report
 from cs230_grading.results import ClassGrades, StudentGrades
 
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
+A4_PX = round((210 - 2 * 14) / 25.4 * 96)
 MARKUP = '<img src=x onerror="console.error(1)"><script>console.error(2)</script>'
 
 
@@ -80,6 +82,11 @@ def test_report_sorts_and_unfolds_offline(browser_context: Any, tmp_path: Path) 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "instructor-report.png"), full_page=True)
         assert (SCREENSHOTS / "instructor-report.png").stat().st_size > 10_000
+        # printed on A4 (210 mm less the page's 2 x 14 mm margins, at 96 px per inch), nothing
+        # is wider than the paper
+        page.set_viewport_size({"width": A4_PX, "height": 1000})
+        page.emulate_media(media="print")
+        assert page.evaluate("document.documentElement.scrollWidth") <= A4_PX
         assert not errors, errors
         assert all(u.startswith(("file:", "data:")) for u in requests), requests
     finally:
