@@ -172,6 +172,6 @@ def test_page_is_self_contained_and_links_feedback(tmp_path: Path) -> None:
     assert "../feedback/bob" not in page  # no feedback written for bob: no dead link
     assert not re.search(r"""src=["']?(?:https?:)?//|url\(""", page)  # nothing fetched
     assert re.search(r"<meta http-equiv='Content-Security-Policy' content=\"default-src "
-                     r"'none'; img-src data:;[^\"]*script-src 'sha256-", page)
+                     r"'none'; img-src data:; style-src 'sha256-[^\"]*script-src 'sha256-", page)
     assert "@media print" in page and "size:A4" in page
     assert page.count('<table class="sortable"') == 1
