@@ -53,8 +53,16 @@ class Finding:
     message: str
     notebook: str = ""
     severity: str = "error"  # "error" needs attention; "warning" is informational
-    #: what kind of finding, for the summary's counts ("time budget", ...; "" for others)
+    #: what kind of finding, for the summary's counts and the grouping of the report
+    #: ("time budget", ...; "" for others: see :func:`cs230_grading.findings.kind_of`)
     kind: str = ""
+    #: a score the out-of-kernel pass changed: the part (grade id), its score in the kernel
+    #: (None: it awaited a manual grade) and outside it (the score kept)
+    part: str = ""
+    in_kernel: float | None = None
+    outside: float | None = None
+    #: evidence shown folded under the report's line (e.g. the static scan's lines)
+    evidence: tuple[str, ...] = ()
 
     def line(self) -> str:
         where = f"{self.student}/{self.notebook}" if self.notebook else self.student

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TextIO
 
 from .autograde import StudentJob, StudentResult, grade_student
-from .budget import KIND as BUDGET_KIND
 from .course import Course
 from .cover import honour_code_findings
 from .distributed import grade_all_distributed
 from .engine import SCHEDULER_ENV, GradingEngine
+from .findings import terminal_lines
 from .folders import staged_folder
 from .intake import STAGED_DIR, Finding, stage_submissions
 from .report import write_report
@@ -33,6 +33,7 @@ from .results import ClassGrades, collect_grades, write_scores_csv
 from .rubric import write_rubric
 from .sanitize import terminal_text
 from .similarity import similarity_pairs, write_similarity_csv
+from .summary import summarise, summary_lines
 
 REPORT_DIR = "reports"
 
@@ -83,8 +84,8 @@ def run_pipeline(
 
     intake = stage_submissions(course.root, course.source_dir)
     findings = [*intake.findings, *honour_code_findings(course.root / STAGED_DIR, intake.students)]
-    for finding in findings:
-        say(finding.line())
+    for line in terminal_lines(findings):
+        say(line)
     students = intake.students
     graded: list[str] = []
     student_seconds: dict[str, float] = {}
@@ -105,9 +106,9 @@ def run_pipeline(
             else:
                 graded.append(student)
                 student_seconds[student] = res.seconds
-                for finding in res.findings:
-                    findings.append(finding)
-                    say(finding.line())
+                findings.extend(res.findings)
+                for line in terminal_lines(res.findings):
+                    say(line)
 
     grades = collect_grades(course.db_url, students)
     report, grades_csv = write_reports(course, grades, findings, export=bool(graded))
@@ -171,28 +172,20 @@ def _printer(out: TextIO):
 
 
 def _summary(result: PipelineResult, say) -> None:
-    totals = [s.total for s in result.grades.students]
+    """The class in numbers (:mod:`cs230_grading.summary`), then where the report is."""
+    summary = summarise(result.grades, result.findings)
     say("")
-    say(f"Graded {len(result.graded)} students in {result.seconds:.1f} s.")
-    if totals:
-        mean = sum(totals) / len(totals)
-        say(f"Total scores: mean {mean:.1f}, min {min(totals):g}, max {max(totals):g}.")
-    pending = result.grades.awaiting_manual
-    if pending:
-        say(f"Awaiting manual grading (formgrader): {len(pending)} students, "
-            f"{sum(len(v) for v in pending.values())} items.")
+    say(f"Done in {result.seconds:.1f} s.")
+    for line in summary_lines(summary):
+        say(line)
     if result.grades_csv:
         say(f"Grades: {result.grades_csv}")
     if result.report:
         say(f"Report: {result.report}")
         say(f"Rubric for manual grading: {result.report.with_name('rubric.md')}")
-    over_budget = sorted({f.student for f in result.findings if f.kind == BUDGET_KIND})
-    if over_budget:
-        say(f"{len(over_budget)} student(s) hit a time budget (cells not run scored 0): "
-            f"{', '.join(over_budget)}.")
-    errors = [f for f in result.findings if f.severity == "error"]
-    if errors:
-        say(f"{len(errors)} problem(s) need attention (listed above and in the report).")
+    if summary.attention:
+        say(f"{len(summary.attention)} student(s) need attention: one line per student and "
+            "kind above; the evidence is folded under each line in the report.")
     else:
         say("Nothing needs attention.")
 

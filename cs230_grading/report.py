@@ -1,72 +1,337 @@
-"""The instructor's report: score distributions as a PNG, and an HTML page around it."""
+"""The instructor's report: one self-contained HTML page that says what to do next.
+
+Layout, top to bottom: the class in numbers (:mod:`cs230_grading.summary`); the findings
+that need attention, one line per student and kind with the evidence folded underneath
+(:mod:`cs230_grading.findings`); the notes (warnings), the time budgets, the hand-grading
+queue and the late submissions; the per-student table (sortable by any column, with links to
+each student's feedback); a section per question with its distribution; the similar answers.
+
+The page needs no network: its stylesheet, its few lines of script (sorting) and its images
+are embedded, and a Content-Security-Policy lets only that script run. Every piece of text
+that comes from a student (ids, grade ids, messages, evidence) is escaped.
+"""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from .budget import KIND as BUDGET_KIND
-from .course import EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
+from .course import ASSIGNMENT, EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
+from .findings import Group, count
 from .intake import Finding
 from .late import late_by
 from .questions import QUESTIONS
-from .results import ClassGrades
+from .results import ClassGrades, StudentGrades
 from .similarity import Pair, similarity_html
+from .summary import FORMGRADER_URL, ClassSummary, summarise
 
 TITLES = {q.notebook: q.title for q in QUESTIONS}  # from cs230_grading/questions.py
 
 #: Notebooks worth points (the cover is worth none: its honour code is reported as a note).
 SCORED = tuple(n for n in NOTEBOOKS if NOTEBOOK_POINTS[n] > 0)
 
+COLOUR = "#8c1515"
 
-def distribution_png(grades: ClassGrades) -> bytes:
-    """Histograms of each question's score and of the total, as PNG bytes."""
-    import matplotlib
+STYLE = """
+:root{--accent:#8c1515;--muted:#5f5f5f;--line:#d6d6d6;--warn:#f6e7b4;--bad:#f4d3d3}
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
+ color:#1b1b1b;max-width:1100px;margin:0 auto;padding:1.5em 1.2em}
+h1{font-size:1.6em;margin:.2em 0;color:var(--accent)}
+h2{font-size:1.25em;margin:1.6em 0 .5em;padding-bottom:.2em;border-bottom:2px solid var(--accent)}
+h3{font-size:1.05em;margin:1.2em 0 .3em}
+p.lead{color:var(--muted);margin-top:0}
+nav{font-size:.9em;margin:.6em 0 1em}nav a{margin-right:.9em}
+a{color:#0b5cad}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.6em}
+.card{border:1px solid var(--line);border-radius:6px;padding:.5em .7em;background:#fafafa}
+.card b{display:block;font-size:1.6em;line-height:1.2}
+.card span{color:var(--muted);font-size:.85em}
+.card.bad{background:var(--bad);border-color:#d9a0a0}.card.warn{background:var(--warn)}
+.card a{color:inherit;text-decoration:none;display:block}
+.questions{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:0 1.5em}
+table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}
+td,th{border:1px solid var(--line);padding:3px 8px;text-align:right;vertical-align:top}
+th{background:#f1f1f1;white-space:nowrap}td:first-child,th:first-child{text-align:left}
+td.text,th.text{text-align:left}
+th button{font:inherit;font-weight:bold;border:0;background:none;padding:0;cursor:pointer;
+ color:inherit}
+th button::after{content:" \\2195";color:#999}
+th[aria-sort=ascending] button::after{content:" \\2191";color:var(--accent)}
+th[aria-sort=descending] button::after{content:" \\2193";color:var(--accent)}
+.flag{display:inline-block;font-size:.8em;padding:0 .4em;margin:1px;border-radius:3px;
+ background:var(--warn);white-space:nowrap}
+.flag.error{background:var(--bad)}
+details{border:1px solid var(--line);border-radius:5px;margin:.3em 0;padding:.25em .6em}
+details.error{border-left:4px solid var(--accent)}details.warning{border-left:4px solid #d4a017}
+summary{cursor:pointer}summary .who{font-weight:bold}
+details pre,details li{font-size:.88em}
+pre{white-space:pre-wrap;word-break:break-word;margin:.2em 0}
+.figure img{max-width:100%;height:auto}
+.stats{color:var(--muted);font-size:.9em}
+table.side{width:100%;table-layout:fixed;margin-bottom:1em}
+table.side td{text-align:left;vertical-align:top}
+table.side pre{white-space:pre-wrap;margin:0}mark{background:#ffe08a}
+@page{size:A4;margin:14mm}
+@media print{body{max-width:none;padding:0;font-size:10.5pt}nav{display:none}
+ h2{break-after:avoid}section.question,details,.card,tr{break-inside:avoid}
+ th button::after{content:""}a{color:inherit;text-decoration:none}
+ table{font-size:8.5pt}td,th{padding:2px 4px;white-space:normal}.flag{white-space:normal}
+ .cards{grid-template-columns:repeat(4,1fr)}
+ .questions{grid-template-columns:1fr 1fr}}
+"""
 
-    matplotlib.use("Agg", force=True)
+#: Sorting of ``table.sortable`` by a click on a column's header (numbers by ``data-sort``).
+SCRIPT = """
+document.querySelectorAll('table.sortable').forEach(function (table) {
+  var heads = table.tHead.rows[0].cells;
+  Array.prototype.forEach.call(heads, function (th, col) {
+    var button = th.querySelector('button');
+    if (!button) { return; }
+    button.addEventListener('click', function () {
+      var ascending = th.getAttribute('aria-sort') !== 'ascending';
+      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute('aria-sort'); });
+      th.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
+      var body = table.tBodies[0];
+      var key = function (row) {
+        var cell = row.cells[col];
+        var value = cell.getAttribute('data-sort');
+        return value === null ? cell.textContent.trim().toLowerCase() : parseFloat(value);
+      };
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        var order = (typeof x === 'number') ? x - y : String(x).localeCompare(String(y));
+        return ascending ? order : -order;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+"""
+
+
+def _e(value: object) -> str:
+    """Text for HTML (element content and quoted attributes)."""
+    return html.escape(str(value), quote=True)
+
+
+def _png(fig) -> bytes:
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 4, figsize=(14, 6), constrained_layout=True)
-    panels = [*SCORED, "total"]
-    for ax, name in zip(axes.flat, panels, strict=False):
-        if name == "total":
-            values = [s.total for s in grades.students]
-            top = EXAM_POINTS + EXTRA_CREDIT
-            title = f"Total (out of {EXAM_POINTS} + {EXTRA_CREDIT})"
-        else:
-            values = [s.notebook_scores.get(name, 0.0) for s in grades.students]
-            top = NOTEBOOK_POINTS[name]
-            title = f"{TITLES[name]} (/{top:g})"
-            prefix = name.split("_")[0] + "_"
-            waiting = sum(any(g.startswith(prefix) for g in s.awaiting_manual)
-                          for s in grades.students)
-            if waiting:
-                title += f"\n{waiting} awaiting manual grading (counted as 0)"
-        bins = min(20, int(top) + 1)
-        ax.hist(values, bins=bins, range=(0, top), color="#8c1515", edgecolor="white")
-        ax.set_title(title, fontsize=10)
-        ax.set_xlim(0, top)
-        ax.set_xlabel("points")
-        ax.set_ylabel("students")
-        ax.yaxis.get_major_locator().set_params(integer=True)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.axis("off")
-    fig.suptitle(f"CS230 midterm: score distributions ({len(grades.students)} students)")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
     plt.close(fig)
     return buffer.getvalue()
 
 
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _scores(grades: ClassGrades, name: str) -> list[float]:
+    if name == "total":
+        return [s.total for s in grades.students]
+    return [s.notebook_scores.get(name, 0.0) for s in grades.students]
+
+
+def _top(name: str) -> float:
+    return EXAM_POINTS + EXTRA_CREDIT if name == "total" else NOTEBOOK_POINTS[name]
+
+
+def _hist(ax, values: list[float], top: float) -> None:
+    ax.hist(values, bins=min(20, int(top) + 1), range=(0, top), color=COLOUR,
+            edgecolor="white")
+    ax.set_xlim(0, top)
+    ax.set_xlabel("points")
+    ax.set_ylabel("students")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+
+
+def distribution_png(grades: ClassGrades) -> bytes:
+    """Histograms of each question's score and of the total, as PNG bytes (one figure)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 4, figsize=(14, 6), constrained_layout=True)
+    panels = [*SCORED, "total"]
+    for ax, name in zip(axes.flat, panels, strict=False):
+        if name == "total":
+            title = f"Total (out of {EXAM_POINTS} + {EXTRA_CREDIT})"
+        else:
+            title = f"{TITLES[name]} (/{_top(name):g})"
+            waiting = _waiting(grades, name)
+            if waiting:
+                title += f"\n{waiting} awaiting manual grading (counted as 0)"
+        _hist(ax, _scores(grades, name), _top(name))
+        ax.set_title(title, fontsize=10)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.suptitle(f"CS230 midterm: score distributions ({len(grades.students)} students)")
+    return _png(fig)
+
+
+def question_png(grades: ClassGrades, name: str) -> bytes:
+    """The distribution of one question's scores (``name``: a notebook, or "total")."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 2.4), constrained_layout=True)
+    _hist(ax, _scores(grades, name), _top(name))
+    return _png(fig)
+
+
+def _waiting(grades: ClassGrades, name: str) -> int:
+    """Students with a hand-graded item of this notebook still to grade."""
+    prefix = name.split("_")[0] + "_"
+    return sum(any(g.startswith(prefix) for g in s.awaiting_manual) for s in grades.students)
+
+
+def _img(png: bytes, alt: str) -> str:
+    return (f'<img alt="{_e(alt)}" src="data:image/png;base64,'
+            f'{base64.b64encode(png).decode()}">')
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+# -- the summary ----------------------------------------------------------------------------
+def _card(value: object, label: str, tone: str = "", href: str = "") -> str:
+    inner = f"<b>{_e(value)}</b><span>{_e(label)}</span>"
+    if href:
+        inner = f'<a href="{_e(href)}">{inner}</a>'
+    return f'<div class="card {tone}">{inner}</div>'
+
+
+def _summary_section(s: ClassSummary) -> list[str]:
+    def tone(items: Sequence[object], bad: str = "bad") -> str:
+        return bad if items else ""
+
+    cards = [
+        _card(len(s.graded), "graded"),
+        _card(len(s.not_graded), "not graded", tone(s.not_graded), "#attention"),
+        _card(len(s.awaiting_students), f"awaiting hand grading ({s.awaiting_items} items)",
+              tone(s.awaiting, "warn"), "#manual"),
+        _card(len(s.tampering), "tampering suspected", tone(s.tampering), "#attention"),
+        _card(len(s.crashed), "crashed", tone(s.crashed), "#attention"),
+        _card(len(s.late), "late", tone(s.late, "warn"), "#late" if s.late else ""),
+        _card(len(s.time_budget), "out of a time budget", tone(s.time_budget, "warn"),
+              "#budgets" if s.time_budget else ""),
+        _card("-" if s.mean is None else f"{s.mean:.1f}", "mean total"),
+        _card("-" if s.median is None else f"{s.median:g}", "median total"),
+    ]
+    out = ['<section id="summary"><h2>Summary</h2>', f'<div class="cards">{"".join(cards)}</div>']
+    if s.not_graded:
+        out.append("<p><b>Not graded:</b></p><ul>" + "".join(
+            f"<li>{_e(student)}: {_e('; '.join(why))}</li>"
+            for student, why in s.not_graded.items()) + "</ul>")
+    if s.class_problems:
+        out.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in s.class_problems)
+                   + "</ul>")
+    out.append("</section>")
+    return out
+
+
+# -- the findings ---------------------------------------------------------------------------
+def _evidence(group: Group) -> str:
+    """What is folded under a group's line: the changed scores, the scan, every line."""
+    parts: list[str] = []
+    changed = [f for f in group.findings if f.outside is not None]
+    if changed:
+        before, kept = group.scores()
+        rows = "".join(
+            f"<tr><td class='text'>{_e(f.notebook)}</td><td class='text'>{_e(f.part)}</td>"
+            f"<td>{'awaited a manual grade' if f.in_kernel is None else f'{f.in_kernel:g}'}"
+            f"</td><td>{f.outside:g}</td></tr>" for f in changed)
+        parts.append("<table><thead><tr><th>notebook</th><th>part</th><th>in the kernel</th>"
+                     f"<th>outside the kernel (kept)</th></tr></thead><tbody>{rows}"
+                     f"<tr><th colspan='2'>total</th><th>{before:g}</th><th>{kept:g}</th></tr>"
+                     "</tbody></table>")
+    if group.evidence:
+        parts.append("<p>Static scan of the submitted cells:</p><ul>" + "".join(
+            f"<li><pre>{_e(line)}</pre></li>" for line in group.evidence) + "</ul>")
+    parts.append("<ul>" + "".join(f"<li><pre>{_e(f.line())}</pre></li>"
+                                  for f in group.findings) + "</ul>")
+    return "".join(parts)
+
+
+def _group_html(group: Group, anchor: str) -> str:
+    return (f'<details class="{group.severity}" id="{anchor}"><summary>'
+            f'<span class="who">{_e(group.where())}</span>: {_e(group.headline())}</summary>'
+            f"{_evidence(group)}</details>")
+
+
+def _anchors(groups: Sequence[Group]) -> dict[int, str]:
+    return {id(g): f"finding-{i}" for i, g in enumerate(groups)}
+
+
+def _findings_sections(s: ClassSummary) -> list[str]:
+    anchors = _anchors(s.groups)
+    errors = [g for g in s.groups if g.severity == "error"]
+    warnings = [g for g in s.groups if g.severity != "error"]
+    out = ['<div id="attention"></div><h2>Needs attention</h2>']
+    if errors:
+        out.append(f"<p>{count(len(s.attention), 'student')} (or the class): one line per "
+                   "student and kind of problem; click a line for the evidence.</p>")
+        out += [_group_html(g, anchors[id(g)]) for g in errors]
+    else:
+        out.append("<p>Nothing: every submission was read and graded.</p>")
+    if warnings:
+        out += ['<div id="notes"></div><h2>Notes</h2>',
+                "<p>Informational: nothing here changed a score by itself.</p>",
+                *(_group_html(g, anchors[id(g)]) for g in warnings)]
+    return out
+
+
+def _budget_section(findings: Sequence[Finding]) -> list[str]:
+    over_budget = [f for f in findings if f.kind == BUDGET_KIND]
+    if not over_budget:
+        return []
+    return [
+        '<div id="budgets"></div><h2>Time budgets</h2>',
+        f"<p>{len({f.student for f in over_budget})} students ran out of a time budget "
+        "(per notebook and per student, in the kernel or the out-of-kernel pass): the "
+        "cells or checks left unrun scored 0.</p>",
+        _table(["student", "notebook", "time used"],
+               [[f.student, f.notebook, f.message] for f in over_budget]),
+    ]
+
+
+def _manual_section(s: ClassSummary, grades: ClassGrades) -> list[str]:
+    out = ['<div id="manual"></div><h2>Awaiting manual grading</h2>']
+    if not s.awaiting:
+        return [*out, "<p>None.</p>"]
+    rows = []
+    for question, items in s.awaiting_by_question().items():
+        for grade_id, n in items.items():
+            rows.append([question, grade_id, n])
+    out += [
+        f"<p>{count(len(s.awaiting_students), 'student')}, {count(s.awaiting_items, 'item')} "
+        "to grade in the "
+        f'formgrader: <a href="{_e(FORMGRADER_URL)}">{_e(FORMGRADER_URL)}</a> '
+        "(<code>jupyter lab</code> from the course root, then Nbgrader &rarr; Formgrader; "
+        "another port if yours differs). Then <code>cs230-grade report</code> redraws this "
+        "page. Awaiting items count as 0 until graded.</p>",
+        _table(["question", "part", "answers to grade"], rows),
+        "<details><summary>Items per student</summary>"
+        + _table(["student", "items"],
+                 [[k, ", ".join(v)] for k, v in grades.awaiting_manual.items()])
+        + "</details>",
+    ]
+    return out
 
 
 def _late_section(grades: ClassGrades) -> list[str]:
@@ -77,13 +342,102 @@ def _late_section(grades: ClassGrades) -> list[str]:
     rows = [[s.student, s.submitted_at, s.due, late_by(s.seconds_late), f"{s.late_penalty:g}",
              f"{s.total - s.late_penalty:g}"] for s in late]
     return [
-        "<h2>Late submissions</h2>",
+        '<div id="late"></div><h2>Late submissions</h2>',
         f"<p>{len(late)} students submitted after the due date. The penalty is the course "
         "policy in <code>nbgrader_config.py</code> (<code>CourseLatePenalty</code>); "
         "<code>grades.csv</code> has it subtracted, the per-question scores below do not.</p>",
         _table(["student", "submitted", "due", "late by", "penalty", "score after penalty"],
                rows),
     ]
+
+
+# -- the per-student table ------------------------------------------------------------------
+def _feedback_href(out_dir: Path, student: str, notebook: str = "") -> str:
+    """Relative link from the report to a student's feedback (``""`` when there is none)."""
+    folder = out_dir.parent / "feedback" / student / ASSIGNMENT
+    if not folder.is_dir():
+        return ""
+    href = f"../feedback/{quote(student, safe='')}/{ASSIGNMENT}/"
+    if notebook:
+        if not (folder / f"{notebook}.html").is_file():
+            return ""
+        href += f"{notebook}.html"
+    return href
+
+
+def _link(text: str, href: str) -> str:
+    return f'<a href="{_e(href)}">{_e(text)}</a>' if href else _e(text)
+
+
+def _student_row(s: StudentGrades, groups: Sequence[Group], anchors: dict[int, str],
+                 out_dir: Path) -> str:
+    cells = [f'<td class="text">{_link(s.student, _feedback_href(out_dir, s.student))}</td>']
+    for name in SCORED:
+        score = s.notebook_scores.get(name, 0.0)
+        cells.append(f'<td data-sort="{score:g}">'
+                     f"{_link(f'{score:g}', _feedback_href(out_dir, s.student, name))}</td>")
+    cells.append(f'<td data-sort="{s.total:g}">{s.total:g}</td>')
+    cells.append(f'<td data-sort="{len(s.awaiting_manual)}">{len(s.awaiting_manual) or ""}</td>')
+    mine = [g for g in groups if g.student == s.student]
+    flags = [f'<a class="flag {g.severity}" href="#{anchors[id(g)]}">{_e(g.kind)}</a>'
+             for g in mine]
+    if s.seconds_late > 0:
+        flags.append('<a class="flag" href="#late">late</a>')
+    rank = sum(2 if g.severity == "error" else 1 for g in mine) + (s.seconds_late > 0)
+    cells.append(f'<td class="text" data-sort="{rank}">{"".join(flags)}</td>')
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def _students_section(grades: ClassGrades, s: ClassSummary, out_dir: Path) -> list[str]:
+    anchors = _anchors(s.groups)
+    headers = ["student", *(TITLES[n].split()[0] for n in SCORED), "total", "awaiting",
+               "flags"]
+    head = "".join(f'<th scope="col"{" class=text" if h == "flags" else ""}>'
+                   f'<button type="button">{_e(h)}</button></th>' for h in headers)
+    body = "".join(_student_row(st, s.groups, anchors, out_dir) for st in grades.students)
+    return [
+        '<div id="students"></div><h2>Scores per student</h2>',
+        "<p>Click a column's header to sort by it (again to reverse). A student's name opens "
+        "their feedback folder, a score that notebook's feedback. Awaiting items count as 0 "
+        "until graded; late penalties are not subtracted here (they are in "
+        "<code>grades.csv</code>).</p>",
+        f'<table class="sortable" id="scores"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>",
+    ]
+
+
+# -- per question ---------------------------------------------------------------------------
+def _question_section(grades: ClassGrades) -> list[str]:
+    out = ['<div id="questions"></div><h2>Per question</h2>']
+    if not grades.students:
+        return [*out, "<p>No student was graded.</p>"]
+    out.append('<div class="questions">')
+    for name in [*SCORED, "total"]:
+        values = _scores(grades, name)
+        title = (f"Total (out of {EXAM_POINTS} + {EXTRA_CREDIT} extra credit)" if name == "total"
+                 else f"{TITLES[name]} (out of {_top(name):g})")
+        stats = (f"mean {statistics.fmean(values):.1f}, median {statistics.median(values):g}, "
+                 f"min {min(values):g}, max {max(values):g}; "
+                 f"{sum(v >= _top(name) for v in values)} at full marks")
+        if name != "total" and _waiting(grades, name):
+            stats += (f"; {count(_waiting(grades, name), 'student')} awaiting hand grading "
+                      "(counted as 0)")
+        out.append(f'<section class="question"><h3>{_e(title)}</h3>'
+                   f'<p class="stats">{_e(stats)}</p><div class="figure">'
+                   f"{_img(question_png(grades, name), 'distribution of ' + title)}</div>"
+                   "</section>")
+    return [*out, "</div>"]
+
+
+# -- the page -------------------------------------------------------------------------------
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def _policy() -> str:
+    """Only the page's own stylesheet and script (by their hashes) and ``data:`` images."""
+    return (f"default-src 'none'; img-src data:; style-src {_sha256(STYLE)}; "
+            f"script-src {_sha256(SCRIPT)}; base-uri 'none'; form-action 'none'")
 
 
 def write_report(
@@ -94,66 +448,43 @@ def write_report(
     notes: Sequence[str] = (),
     similarity: Sequence[Pair] | None = None,
 ) -> Path:
-    """Write ``report.html`` and ``score_distribution.png`` into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png = distribution_png(grades)
-    (out_dir / "score_distribution.png").write_bytes(png)
+    """Write ``report.html`` and ``score_distribution.png`` into ``out_dir``.
 
-    headers = ["student", *(TITLES[n].split()[0] for n in SCORED), "total", "awaiting manual"]
-    rows = [
-        [s.student, *(f"{s.notebook_scores.get(n, 0):g}" for n in SCORED), f"{s.total:g}",
-         ", ".join(s.awaiting_manual) or "-"]
-        for s in grades.students
-    ]
-    pending = grades.awaiting_manual
-    attention = [f for f in findings if f.severity == "error"]
-    info = [f for f in findings if f.severity != "error"]
+    Feedback links point to ``../feedback/<student>/midterm/`` when that folder exists next
+    to ``out_dir`` (the course root's ``reports/``).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "score_distribution.png").write_bytes(distribution_png(grades))
+    summary = summarise(grades, findings)
+    nav = [("summary", "Summary"), ("attention", "Needs attention"),
+           ("manual", "Hand grading"), ("students", "Students"), ("questions", "Questions")]
+    if similarity is not None:
+        nav.append(("similar", "Similar answers"))
     sections = [
-        "<h1>CS230 midterm: grading report</h1>",
-        f"<p>{len(grades.students)} students graded. Exam out of {EXAM_POINTS} points "
-        f"plus {EXTRA_CREDIT} extra credit (Q6).</p>",
-        '<img alt="score distributions" src="data:image/png;base64,'
-        + base64.b64encode(png).decode() + '">',
-        "<h2>Needs attention</h2>",
-        "<ul>" + "".join(f"<li>{html.escape(f.line())}</li>" for f in attention) + "</ul>"
-        if attention else "<p>Nothing: every submission was read and graded.</p>",
-    ]
-    over_budget = [f for f in findings if f.kind == BUDGET_KIND]
-    if over_budget:
-        sections += [
-            "<h2>Time budgets</h2>",
-            f"<p>{len({f.student for f in over_budget})} students ran out of a time budget "
-            "(per notebook and per student, in the kernel or the out-of-kernel pass): the "
-            "cells or checks left unrun scored 0.</p>",
-            _table(["student", "notebook", "time used"],
-                   [[f.student, f.notebook, f.message] for f in over_budget]),
-        ]
-    if info:
-        sections += ["<h2>Notes</h2>", "<ul>" + "".join(
-            f"<li>{html.escape(f.line())}</li>" for f in info) + "</ul>"]
-    sections += [
-        "<h2>Awaiting manual grading</h2>",
-        (f"<p>{len(pending)} students have items to grade in the formgrader "
-         "(<code>jupyter lab</code> from the course root, then Nbgrader &rarr; Formgrader).</p>"
-         + _table(["student", "items"], [[k, ", ".join(v)] for k, v in pending.items()]))
-        if pending else "<p>None.</p>",
+        "<header><h1>CS230 midterm: grading report</h1>",
+        f'<p class="lead">{len(grades.students)} students graded. Exam out of {EXAM_POINTS} '
+        f"points plus {EXTRA_CREDIT} extra credit (Q6).</p>",
+        "<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t in nav) + "</nav></header>",
+        *_summary_section(summary),
+        *_findings_sections(summary),
+        *_budget_section(findings),
+        *_manual_section(summary, grades),
         *_late_section(grades),
-        "<h2>Scores per student</h2>",
-        "<p>Awaiting items count as 0 until graded.</p>",
-        _table(headers, rows),
+        *_students_section(grades, summary, out_dir),
+        *_question_section(grades),
     ]
     if similarity is not None:  # the pipeline compared the answers
-        sections.append(similarity_html(list(similarity)))
+        sections.append(f'<section id="similar">{similarity_html(list(similarity))}</section>')
     for note in notes:
-        sections.append(f"<p>{html.escape(note)}</p>")
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;}"
-             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
-             "text-align:right}td:first-child{text-align:left}img{max-width:100%}"
-             "table.side{width:100%;table-layout:fixed;margin-bottom:1em}"
-             "table.side td{text-align:left;vertical-align:top}"
-             "table.side pre{white-space:pre-wrap;margin:0}mark{background:#ffe08a}")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>CS230 midterm report"
-            f"</title><style>{style}</style></head><body>{''.join(sections)}</body></html>")
+        sections.append(f"<p>{_e(note)}</p>")
+    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta http-equiv='Content-Security-Policy' content=\"{_policy()}\">"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>CS230 midterm report</title><style>{STYLE}</style></head><body>"
+            f"{''.join(sections)}<script>{SCRIPT}</script></body></html>")
     path = out_dir / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+

@@ -657,6 +657,7 @@ def limit_events(folder: Path) -> list[tuple[str, str]]:
 
 def check_student(job: Any) -> tuple[list[Any], float]:
     """Out-of-kernel pass, gradebook overrides and report lines for one graded student."""
+    from .findings import CRASHED, LIMIT, SCAN, TAMPERING
     from .intake import Finding
     from .tamper_scan import scan_folder
 
@@ -672,7 +673,7 @@ def check_student(job: Any) -> tuple[list[Any], float]:
         differences = reconcile(job.db_url, root, result)
     except Exception as exc:  # noqa: BLE001 - the in-kernel grades stand
         findings.append(Finding(job.student, f"out-of-kernel pass failed ({type(exc).__name__}: "
-                                f"{exc}); the in-kernel grades were kept"))
+                                f"{exc}); the in-kernel grades were kept", kind=CRASHED))
         return findings, time.perf_counter() - start
     flagged: set[str] = set()
     for d in differences:
@@ -685,17 +686,19 @@ def check_student(job: Any) -> tuple[list[Any], float]:
             text += f"; outside: {d.message[:160]}"
         if evidence:
             text += "; static scan: " + " | ".join(evidence)
-        findings.append(Finding(job.student, text, d.notebook, "error"))
+        findings.append(Finding(job.student, text, d.notebook, "error", TAMPERING, d.grade_id,
+                                d.in_kernel, d.outside, tuple(evidence)))
         flagged.add(d.notebook)
     for notebook, event in [*limit_events(folder), *result.events]:
-        findings.append(Finding(job.student, f"limit: {event}", notebook, "warning"))
+        findings.append(Finding(job.student, f"limit: {event}", notebook, "warning",
+                                CRASHED if LIMIT_ERRORS["DeadKernelError"] in event else LIMIT))
     for notebook in dict.fromkeys(h.notebook for h in hits):
         if notebook in flagged:
             continue
         mine = [h.describe() for h in hits if h.notebook == notebook]
         findings.append(Finding(job.student, "static scan (scores agree): " + " | ".join(
             mine[:3]) + (f" (+{len(mine) - 3} more)" if len(mine) > 3 else ""), notebook,
-            "warning"))
+            "warning", SCAN, evidence=tuple(mine)))
     return findings, time.perf_counter() - start
 
 
