@@ -33,8 +33,8 @@ from typing import Any
 
 from .checks import GradingError
 
-__all__ = ["ENV", "PartScore", "carried_note", "carry_forward", "helper_is_wrong",
-           "swapped_in"]
+__all__ = ["ENV", "PartScore", "carried_note", "carry_forward", "graded_with_key",
+           "helper_is_wrong", "swapped_in"]
 
 ENV = "CS230_CARRY_FORWARD"
 
@@ -144,6 +144,28 @@ def helper_is_wrong(check: Callable[[Mapping[str, Any]], Any], ns: Mapping[str, 
             return check(ns) is not None  # partial credit: not right either
     except GradingError:
         return True
+
+
+@contextlib.contextmanager
+def graded_with_key(ns: Mapping[str, Any], key: Mapping[str, Callable[..., Any]],
+                    graded: Mapping[str, tuple[Callable[[Mapping[str, Any]], Any], str]]
+                    ) -> Iterator[None]:
+    """Run a later part's check with the answer key's helpers ``key`` swapped in.
+
+    ``graded`` maps each helper to the check of the part that grades it and that part's
+    name. For each helper the student got wrong, the feedback says it was swapped in: printed
+    when the check passes, added to its message when it fails."""
+    wrong = [name for name, (check, _) in graded.items() if helper_is_wrong(check, ns)]
+    notes = "\n".join(f"Note: {carried_note(name, graded[name][1])}" for name in wrong)
+    try:
+        with swapped_in(ns, key):
+            yield
+    except GradingError as exc:
+        if notes:
+            raise GradingError(f"{exc}\n{notes}") from None
+        raise
+    if notes:
+        print(notes)
 
 
 def carried_note(name: str, where: str) -> str:
