@@ -26,8 +26,10 @@ because the cell was deleted), the out-of-kernel score is written as the cell's
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
+import io
 import json
 import linecache
 import os
@@ -424,7 +426,9 @@ def run_check(space: StudentNamespace, check: Callable[[Mapping[str, Any]], floa
         space.deadline = None if seconds is None else time.monotonic() + seconds
         space.current_ns = ns
         space._student_names = {n for n in ns if n != "__name__"}
-        result = check(ns)
+        # What a check prints (partial credit: which sub-answers were credited) is its message.
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            result = check(ns)
     except CheckOutOfTime:
         return 0.0, over
     except AssertionError as exc:
@@ -434,10 +438,11 @@ def run_check(space: StudentNamespace, check: Callable[[Mapping[str, Any]], floa
     finally:
         space.current_ns = {}
         space.deadline = None
+    said = printed.getvalue().strip()
     if result is None:
-        return points, ""
+        return points, said
     try:
-        return min(max(float(result), 0.0), points), ""
+        return min(max(float(result), 0.0), points), said
     except (TypeError, ValueError):
         return 0.0, f"the check returned {result!r}"
 
