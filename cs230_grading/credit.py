@@ -108,8 +108,8 @@ class PartScore:
             if self.notes:
                 print("\n".join(f"Note: {text}" for text in self.notes))
             return None
-        if self.earned <= 0:
-            raise GradingError(self.summary())
+        if self.earned <= 0:  # first line: the first reason (what one-line readers show)
+            raise GradingError(f"{next(iter(self.lost.values()))}\n{self.summary()}")
         print(self.summary())
         return float(self.earned)  # a plain float: its repr is what nbgrader parses
 
