@@ -270,3 +270,21 @@ def test_summary_lists_every_sub_answer() -> None:
     assert "- the output volume (2 points): credited." in text
     assert "- the parameter count (2 points): not credited: the count is off" in text
     assert "your `conv_num_params` is wrong (see part i)" in text
+
+
+def test_part_vii_carries_forward_only_a_clear_choice() -> None:
+    """Volumes that tie (all wrong alike) make no architecture best: nothing to carry."""
+    ns = _namespace("q3_conv_architectures", {})
+    for p in ("iv", "v", "vi"):
+        ns[f"part_{p}"] = ((1, 1, 1), 1)
+    ns["part_vii"] = ("iv", 1)
+    with pytest.raises(GradingError, match="another architecture"):
+        q3.check_part_vii(ns)
+    # the student's own (wrong) volumes make v the smallest: choosing v is credited
+    ns["part_v"] = ((1, 1, 1), 1)
+    ns["part_iv"] = ((9, 9, 64), 1)
+    ns["part_vi"] = ((2, 2, 32), 1)
+    ns["part_vii"] = ("v", conv.fc_num_params((1, 1, 1), 10))
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        assert q3.check_part_vii(ns) is None
+    assert "error carried forward" in said.getvalue()

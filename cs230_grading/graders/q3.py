@@ -422,7 +422,9 @@ def check_part_vii(ns: Mapping[str, Any]) -> float | None:
     best = min(fc, key=fc.__getitem__)
     own = _own_volumes(ns) if lenient else {}
     own_fc = {p: ref.fc_num_params(v, NUM_CLASSES) for p, v in own.items()}
-    own_best = min(own_fc, key=own_fc.__getitem__) if len(own_fc) == len(fc) else best
+    # carried forward only when the student's own volumes single out one architecture
+    smallest = [p for p in own_fc if own_fc[p] == min(own_fc.values(), default=0)]
+    own_best = smallest[0] if len(own_fc) == len(fc) and len(smallest) == 1 else best
     with score.sub("architecture"):
         label, _ = _pair(_answer(ns, "part_vii"), "part_vii")
         chosen = _architecture_label(label)
