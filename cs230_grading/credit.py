@@ -25,24 +25,47 @@ failing check's message, no helper swapped in (Q5's documented swap stays).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import os
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from .checks import GradingError
 
-__all__ = ["ENV", "PartScore", "carried_note", "carry_forward", "graded_with_key",
-           "helper_is_wrong", "swapped_in"]
+__all__ = ["ENV", "PartScore", "adopt_config_switch", "carried_note", "carry_forward",
+           "graded_with_key", "helper_is_wrong", "swapped_in"]
 
 ENV = "CS230_CARRY_FORWARD"
+#: the course switch in nbgrader_config.py that sets ENV
+CONFIG_NAME = "CARRY_FORWARD_ERRORS"
 
 
 def carry_forward() -> bool:
     """Per-sub-answer credit and errors carried forward (default on; ``CS230_CARRY_FORWARD=0``
     turns both off)."""
     return os.environ.get(ENV, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def adopt_config_switch(course_root: str | Path) -> None:
+    """Set ``CS230_CARRY_FORWARD`` from the course's ``nbgrader_config.py`` when it is unset.
+
+    nbgrader loads that file (which sets the variable for its kernels) in its own process;
+    the out-of-kernel pass calls this so that it grades with the same switch. A config without
+    the switch, or one that cannot be read, leaves the default (on)."""
+    if ENV in os.environ:
+        return
+    try:
+        tree = ast.parse(Path(course_root, "nbgrader_config.py").read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, bool)
+                and any(isinstance(t, ast.Name) and t.id == CONFIG_NAME for t in node.targets)):
+            os.environ[ENV] = "1" if node.value.value else "0"
 
 
 def _points(value: float) -> str:

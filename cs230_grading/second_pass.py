@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import credit
 from .budget import NOT_RUN, current_clock
 from .course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook
@@ -455,6 +456,7 @@ def grade_outside(student: str, folder: Path, course_root: Path,
 
     start = time.perf_counter()
     timeout = timeout or execute_timeout()
+    credit.adopt_config_switch(course_root)  # grade with the kernels' switch (issue 16)
     source_dir = course_root / "source" / ASSIGNMENT
     points = source_points(source_dir)
     outcomes: list[CheckOutcome] = []
