@@ -11,6 +11,8 @@ Environment overrides (all optional):
   autograders wait for each other instead of failing with "database is locked".
 * ``CS230_PARTIAL_CREDIT``: ``1`` turns on per-option partial credit in Q1
   (the course switch below sets the default).
+* ``CS230_CARRY_FORWARD``: ``0`` turns off credit per sub-answer and errors carried forward
+  in Q3 and Q6 (the course switch below sets the default).
 * ``CS230_EXECUTE_TIMEOUT``: seconds a single cell may run while autograding.
 * ``CS230_SANDBOX``: ``auto`` (default), ``bwrap``, ``rlimits`` or ``off``: how kernels that
   run student code are confined; ``CS230_LIMIT_*`` set the limits, among them the wall-clock
@@ -44,6 +46,14 @@ COURSE_ROOT = Path(__file__).resolve().parent
 # True = the 2 points are spread over the strict options of each question.
 Q1_PARTIAL_CREDIT = False
 os.environ.setdefault("CS230_PARTIAL_CREDIT", "1" if Q1_PARTIAL_CREDIT else "0")
+# Q3 to Q6: True = a part's points are split over its sub-answers (Q3: the volume and the
+# parameter count; part vii: the architecture and its count) and a mistake costs points once:
+# later parts are graded with the answer key's version of a function graded earlier swapped in
+# (Q3 iv-vii: conv_output_shape, conv_num_params, maxpool_output_shape; Q6's layers:
+# normalize_channels), as Q5 always does (cs230_grading/credit.py). False = the strict grading:
+# every part all-or-nothing, with the student's own functions.
+CARRY_FORWARD_ERRORS = True
+os.environ.setdefault("CS230_CARRY_FORWARD", "1" if CARRY_FORWARD_ERRORS else "0")
 
 # --- Course layout -----------------------------------------------------------
 c.CourseDirectory.course_id = "cs230-spring-2021"

@@ -26,9 +26,11 @@ because the cell was deleted), the out-of-kernel score is written as the cell's
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib
+import io
 import json
 import linecache
 import os
@@ -43,6 +45,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import credit
 from .budget import NOT_RUN, current_clock
 from .course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook
@@ -463,7 +466,9 @@ def run_check(space: StudentNamespace, check: Callable[[Mapping[str, Any]], floa
         space.deadline = None if seconds is None else time.monotonic() + seconds
         space.current_ns = ns
         space._student_names = {n for n in ns if n != "__name__"}
-        result = check(ns)
+        # What a check prints (partial credit: which sub-answers were credited) is its message.
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            result = check(ns)
     except CheckOutOfTime:
         return 0.0, over
     except AssertionError as exc:
@@ -473,10 +478,11 @@ def run_check(space: StudentNamespace, check: Callable[[Mapping[str, Any]], floa
     finally:
         space.current_ns = {}
         space.deadline = None
+    said = printed.getvalue().strip()
     if result is None:
-        return points, ""
+        return points, said
     try:
-        return min(max(float(result), 0.0), points), ""
+        return min(max(float(result), 0.0), points), said
     except (TypeError, ValueError):
         return 0.0, f"the check returned {result!r}"
 
@@ -489,6 +495,7 @@ def grade_outside(student: str, folder: Path, course_root: Path,
 
     start = time.perf_counter()
     timeout = timeout or execute_timeout()
+    credit.adopt_config_switch(course_root)  # grade with the kernels' switch (issue 16)
     source_dir = course_root / "source" / ASSIGNMENT
     points = source_points(source_dir)
     outcomes: list[CheckOutcome] = []

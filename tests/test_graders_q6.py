@@ -109,14 +109,25 @@ def test_nan_for_a_zero_channel_is_named() -> None:
         q6.check_normalize(notebook_namespace({"q6_normalize_channels": unguarded}))
 
 
-def test_forgetting_normalisation_is_named() -> None:
+def test_forgetting_normalisation_is_named(monkeypatch) -> None:
+    # Strict grading: the layer runs with the student's own normalize_channels.
+    monkeypatch.setenv("CS230_CARRY_FORWARD", "0")
     identity = "def normalize_channels(image):\n    return image\n"
     ns = notebook_namespace({"q6_normalize_channels": identity})
     with pytest.raises(GradingError, match="forget to normalise"):
         q6.check_loops(ns)
 
 
-def test_scale_dependent_answer_fails_scale_invariance() -> None:
+def test_layer_without_normalisation_is_named() -> None:
+    # Errors carried forward: a layer that never calls normalize_channels is still wrong.
+    skipped = MODEL["q6_attention_loops"].replace("x = normalize_channels(image)", "x = image")
+    assert skipped != MODEL["q6_attention_loops"]
+    with pytest.raises(GradingError, match="forget to normalise"):
+        q6.check_loops(notebook_namespace({"q6_attention_loops": skipped}))
+
+
+def test_scale_dependent_answer_fails_scale_invariance(monkeypatch) -> None:
+    monkeypatch.setenv("CS230_CARRY_FORWARD", "0")
     # Right on the graded images (values below 255), unnormalised for larger ones.
     drifting = ("def normalize_channels(image):\n"
                 "    if image.max() > 1000:\n"

@@ -14,14 +14,14 @@ once. Both are also compared with central finite differences of L in float64.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..checks import GradingError, call_student, check_close, hidden_test
+from ..credit import graded_with_key
 from ..reference import gan as ref
 
 __all__ = [
@@ -164,23 +164,16 @@ def _call(ns: Mapping[str, Any], name: str, *args: Any) -> Any:
         raise
 
 
-@contextlib.contextmanager
-def _reference_helpers(ns: Mapping[str, Any]) -> Iterator[None]:
-    """Swap the student's part ii-iv helpers for the reference ones while a check runs."""
-    if not isinstance(ns, MutableMapping):
-        yield
-        return
-    saved = {name: ns[name] for name in HELPERS if name in ns}
-    try:
-        for name in HELPERS:
-            ns[name] = getattr(ref, name)
-        yield
-    finally:
-        for name in HELPERS:
-            if name in saved:
-                ns[name] = saved[name]
-            else:
-                ns.pop(name, None)
+def _reference_helpers(ns: Mapping[str, Any], used: tuple[str, ...] = HELPERS) -> Any:
+    """Swap the student's part ii-iv helpers for the reference ones while a check runs.
+
+    The feedback names each helper in ``used`` (the ones the part calls) that the student got
+    wrong in its own part."""
+    graded = {"output_layer_grads": (check_part_ii, "part ii"),
+              "backprop_layer": (check_part_iii, "part iii"),
+              "grad_wrt_generator_output": (check_part_iv, "part iv")}
+    return graded_with_key(ns, {name: getattr(ref, name) for name in HELPERS},
+                           {name: graded[name] for name in used})
 
 
 def _pair(result: Any, name: str, summed: float) -> tuple[Any, Any]:
@@ -380,11 +373,15 @@ def check_part_iv(ns: Mapping[str, Any]) -> None:
 @hidden_test
 def check_part_i(ns: Mapping[str, Any]) -> None:
     """discriminator_grads: both branches, dW^l = dZ^l @ A^{l-1}.T summed over the branches."""
+    with _reference_helpers(ns, ("output_layer_grads", "backprop_layer")):
+        _check_discriminator_grads(ns)
+
+
+def _check_discriminator_grads(ns: Mapping[str, Any]) -> None:
     for case, net in enumerate(_nets(5001)):
         X_fake = net.X_fake
         W_d = [w.copy() for w in net.W_d]
-        with _reference_helpers(ns):
-            got = _call(ns, "discriminator_grads", W_d, net.d_acts, net.X, X_fake)
+        got = _call(ns, "discriminator_grads", W_d, net.d_acts, net.X, X_fake)
         expected = ref.discriminator_grads(net.W_d, net.d_acts, net.X, X_fake)
         context = _context(net)
         mistakes = list(_disc_mistakes(net, X_fake).items())
@@ -399,10 +396,14 @@ def check_part_i(ns: Mapping[str, Any]) -> None:
 @hidden_test
 def check_part_v(ns: Mapping[str, Any]) -> None:
     """generator_grads: dL/dG(Z) backpropagated through the generator; 1/m counted once."""
+    with _reference_helpers(ns):
+        _check_generator_grads(ns)
+
+
+def _check_generator_grads(ns: Mapping[str, Any]) -> None:
     for case, net in enumerate(_nets(5005)):
-        with _reference_helpers(ns):
-            got = _call(ns, "generator_grads", [w.copy() for w in net.W_g], net.g_acts,
-                        [w.copy() for w in net.W_d], net.d_acts, net.Z)
+        got = _call(ns, "generator_grads", [w.copy() for w in net.W_g], net.g_acts,
+                    [w.copy() for w in net.W_d], net.d_acts, net.Z)
         expected = ref.generator_grads(net.W_g, net.g_acts, net.W_d, net.d_acts, net.Z)
         context = _context(net, "g")
         mistakes = list(_gen_mistakes(net).items())

@@ -3,11 +3,17 @@
 Inputs are seeded and random, images are not square and iC != oC in most cases. Messages
 name the likely mistake: a global instead of a per-channel norm, a softmax over the wrong
 axis, an H x W output (erratum E9), a softmax without the max subtraction (overflow).
+
+Errors carried forward (:mod:`cs230_grading.credit`): the layer's tests (loops and
+vectorised) run with the answer key's ``normalize_channels`` swapped in, so a wrong
+normalisation costs its own 3 points once; the feedback says so. ``CS230_CARRY_FORWARD=0``
+grades the layers with the student's own ``normalize_channels`` (the strict behaviour).
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import textwrap
 import time
@@ -19,6 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..checks import GradingError, call_student, check_close, check_equal, hidden_test
+from ..credit import carry_forward, graded_with_key
 from ..reference import attention as ref
 
 __all__ = [
@@ -191,10 +198,23 @@ def _check_attention(ns: Mapping[str, Any], name: str) -> None:
                 context="large keys, scores of several hundred")
 
 
+#: Where the student's normalize_channels is graded (named in the carried-forward note).
+NORMALIZE_PART = "Part 2, the test of `normalize_channels`"
+
+
+def _key_normalize(ns: Mapping[str, Any]) -> Any:
+    """The key's normalize_channels while a layer is graded (errors carried forward)."""
+    if not carry_forward():
+        return contextlib.nullcontext()
+    return graded_with_key(ns, {"normalize_channels": ref.normalize_channels},
+                           {"normalize_channels": (check_normalize, NORMALIZE_PART)})
+
+
 @hidden_test
 def check_loops(ns: Mapping[str, Any]) -> None:
     """attention_loops against the reference: random cases, scale invariance, large scores."""
-    _check_attention(ns, "attention_loops")
+    with _key_normalize(ns):
+        _check_attention(ns, "attention_loops")
 
 
 # --- the extra credit: no loops, and fast ----------------------------------------------
@@ -304,6 +324,11 @@ def _best_time(func: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 @hidden_test
 def check_vectorized(ns: Mapping[str, Any]) -> None:
     """No loops (checked on the source), equal to the reference, >= 10x faster than loops."""
+    with _key_normalize(ns):
+        _check_vectorized(ns)
+
+
+def _check_vectorized(ns: Mapping[str, Any]) -> None:
     image, k, v = _case(ATTENTION_CASES[0], SEED)
     call_student(ns, "attention_vectorized", image, k, v)  # exists, implemented, runs
     if not isinstance(ns.get("attention_vectorized"), types.FunctionType):

@@ -45,8 +45,10 @@ STUDENT_ENVIRONMENT: dict[str, str | None] = {
     # skip their drawing and training under grading.
     "NBGRADER_EXECUTION": COPIED,
     "NBGRADER_VALIDATING": COPIED,
-    # Grading switches that the hidden tests read (Q1's per-option partial credit).
+    # Grading switches that the hidden tests read (Q1's per-option partial credit; Q3-Q6's
+    # credit per sub-answer and errors carried forward).
     "CS230_PARTIAL_CREDIT": COPIED,
+    "CS230_CARRY_FORWARD": COPIED,
     # The hidden tests import the answer key from the kit's checkout: that folder only, not
     # the grader's PYTHONPATH. (The out-of-kernel runner runs with -I and ignores it.)
     "PYTHONPATH": KIT_ROOT,

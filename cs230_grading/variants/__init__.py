@@ -38,6 +38,12 @@ class Variant:
       (``""`` when any failure will do). These cells score 0.
     * ``partial``: test grade id -> points expected under partial credit,
       computed from the points metadata (for example ``2 * 2/3``).
+    * ``lost``: test grade id -> {sub-answer: a phrase the feedback must contain}: the
+      sub-answers (``graders.qN.SPLIT``) this variant's mistake breaks in that part. The
+      cell's expected score is its points minus theirs (0 when all are lost).
+    * ``notes``: test grade id -> a phrase the cell's output must contain although it keeps
+      its points (an earlier mistake carried forward: "this part was graded with a correct
+      one").
     * ``manual``: manually graded cells that the variant leaves unanswered
       (they score 0 automatically); by default they await a manual grade.
     """
@@ -48,6 +54,8 @@ class Variant:
     answers: Mapping[str, str] = dataclasses.field(default_factory=dict)
     failing: Mapping[str, str] = dataclasses.field(default_factory=dict)
     partial: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    lost: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
     base: str = "solution"
 
     def build(self, source_dir: Path | None = None, release_dir: Path | None = None
@@ -85,14 +93,41 @@ class Variant:
                 expected[gid] = 0.0 if blank else None
             elif gid in self.partial:
                 expected[gid] = float(self.partial[gid])
+            elif gid in self.lost and self.base != "blank":
+                expected[gid] = points - self._lost_points(gid, points)
             elif gid in self.failing or self.base == "blank":
                 expected[gid] = 0.0
             else:
                 expected[gid] = points
-        unknown = (set(self.failing) | set(self.partial)) - set(expected)
+        unknown = (set(self.failing) | set(self.partial) | set(self.lost)
+                   | set(self.notes)) - set(expected)
         if unknown:
             raise ValueError(f"{self.notebook}/{self.name}: unknown test cells {sorted(unknown)}")
         return expected
+
+
+    def _lost_points(self, gid: str, points: float) -> float:
+        """The points of the sub-answers of ``gid`` listed in ``lost`` (from the split)."""
+        split = sub_answer_split(self.notebook).get(gid)
+        if split is None:
+            raise ValueError(f"{self.notebook}/{self.name}: {gid} has no sub-answers to lose")
+        if abs(sum(split.values()) - points) > 1e-9:
+            raise ValueError(f"{self.notebook}: the split of {gid} adds up to "
+                             f"{sum(split.values()):g}, but the cell is worth {points:g}")
+        unknown = set(self.lost[gid]) - set(split)
+        if unknown:
+            raise ValueError(f"{self.notebook}/{self.name}: {gid} has no sub-answers "
+                             f"{sorted(unknown)}")
+        return float(sum(split[name] for name in self.lost[gid]))
+
+
+def sub_answer_split(notebook: str) -> dict[str, dict[str, float]]:
+    """``{test grade id: {sub-answer: points}}`` of a notebook's grader (``SPLIT``)."""
+    try:
+        module = importlib.import_module(f"..graders.{QUESTION_MODULES[notebook]}", __name__)
+    except ModuleNotFoundError:
+        return {}
+    return dict(getattr(module, "SPLIT", {}))
 
 
 def variants_for(notebook: str) -> list[Variant]:
@@ -170,9 +205,11 @@ def outcome_problems(variant: Variant, grades: Mapping[str, CellGrade],
                 f"{variant.name}: {gid} scored {got.score}, expected {expected}"
                 f" (output: {got.output[:300]!r})"
             )
-        phrase = variant.failing.get(gid)
-        if phrase and phrase.lower() not in got.output.lower():
-            problems.append(
-                f"{variant.name}: {gid} message lacks {phrase!r}: {got.output[:300]!r}"
-            )
+        phrases = [variant.failing.get(gid), variant.notes.get(gid),
+                   *variant.lost.get(gid, {}).values()]
+        for phrase in phrases:
+            if phrase and phrase.lower() not in got.output.lower():
+                problems.append(
+                    f"{variant.name}: {gid} message lacks {phrase!r}: {got.output[:300]!r}"
+                )
     return problems

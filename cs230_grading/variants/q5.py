@@ -2,7 +2,8 @@
 
 The ``model`` and ``blank`` variants are added by the variants test. Every other answer cell
 keeps its model answer, so each variant fails exactly the test cells listed (parts i and v are
-graded with the reference helpers swapped in, so a mistake in parts ii-iv does not spread).
+graded with the reference helpers swapped in, so a mistake in parts ii-iv does not spread, and
+their feedback says so: ``notes``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ from __future__ import annotations
 from . import Variant
 
 NOTEBOOK = "q5_gan_backprop"
+
+
+def _carried(helper: str, *tests: str) -> dict[str, str]:
+    """The tests graded with the key's ``helper`` swapped in, and the note they must show."""
+    return dict.fromkeys(tests, f"your `{helper}` is wrong")
 
 
 def _pair_fn(name: str, body: str) -> str:
@@ -75,22 +81,26 @@ VARIANTS: list[Variant] = [
         answers={"q5_output_layer_grads": _pair_fn(
             "output_layer_grads", "    return np.sum((1 - D_real) / n) + np.sum(-D_fake / m)\n")},
         failing={"q5_ii_test": "per-sample gradients"},
+        notes=_carried("output_layer_grads", "q5_i_test", "q5_v_test"),
     ),
     Variant(
         NOTEBOOK, "output_no_average", "part ii without the 1/n and 1/m",
         answers={"q5_output_layer_grads": _pair_fn(
             "output_layer_grads", "    return 1 - D_real, -D_fake\n")},
         failing={"q5_ii_test": "1/n is never counted"},
+        notes=_carried("output_layer_grads", "q5_i_test", "q5_v_test"),
     ),
     Variant(
         NOTEBOOK, "backprop_matmul", "part iii multiplies by g'(z) with @ instead of *",
         answers={"q5_backprop_layer": _backprop("(W_next.T @ dZ_next) @ g_prime(Z)")},
         failing={"q5_iii_test": "matrix product where an elementwise one belongs"},
+        notes=_carried("backprop_layer", "q5_i_test", "q5_v_test"),
     ),
     Variant(
         NOTEBOOK, "backprop_transposed", "part iii uses W instead of W.T",
         answers={"q5_backprop_layer": _backprop("(W_next @ dZ_next) * g_prime(Z)")},
         failing={"q5_iii_test": "transposed weight"},
+        notes=_carried("backprop_layer", "q5_i_test", "q5_v_test"),
     ),
     Variant(
         NOTEBOOK, "disc_g_not_gprime", "part i passes g instead of g' (erratum E3)",
@@ -101,6 +111,7 @@ VARIANTS: list[Variant] = [
         NOTEBOOK, "grad_wrt_transposed", "part iv uses W_d^1 instead of its transpose",
         answers={"q5_grad_wrt_generator_output": _grad_wrt("W1_d @ dZ1_fake")},
         failing={"q5_iv_test": "transposed weight"},
+        notes=_carried("grad_wrt_generator_output", "q5_v_test"),
     ),
     Variant(
         NOTEBOOK, "gen_average_twice", "part v divides by the batch size again (erratum E5)",
