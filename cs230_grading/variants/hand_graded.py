@@ -41,8 +41,15 @@ ANSWERS: dict[str, dict[str, str]] = {
         "cai": "The model overfits; add dropout.",
         "dev": "Train longer.",
     },
-    "q2_e": {s: f"Less memory, but noisy gradients ({s})." for s in ("ana", "ben", "cai")},
+    "q2_e": {
+        **{s: f"Less memory, but noisy gradients ({s})." for s in ("ana", "ben", "cai")},
+        # markup a TA's browser must show as text, never run
+        "eli": '<img src="x" onerror="window.cs230Pwned = 1"><script>window.cs230Pwned = 2'
+               '</script> Less memory.',
+    },
 }
+#: a student whose answer is active HTML (the console must show it as text)
+ACTIVE = ("q2_e", "eli")
 #: students whose answers to a part are the same after normalising (must share a group)
 IDENTICAL: dict[str, tuple[str, ...]] = {
     "q2_b": ("ana", "ben"), "q2_c": ("ana", "ben"), "q2_d": ("ana", "ben"),
