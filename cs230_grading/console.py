@@ -141,7 +141,8 @@ class GradingConsole:
             have = sum(1 for s in members if s in graded and item.id in graded[s].items)
             button = w.Button(description=f"{item.points:+g}  {item.id}",
                               button_style="success" if members and have == len(members)
-                              else "", tooltip=item.description)
+                              else "", tooltip=item.description,
+                              layout=w.Layout(width="auto", min_width="14em"))
             button.add_class(f"cs230-item-{item.id}")
             button.on_click(lambda _, i=item.id: self._act(lambda: self._toggle(i)))
             text = w.HTML(f"{html.escape(item.description)} "

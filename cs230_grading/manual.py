@@ -545,9 +545,12 @@ def set_item_points(course_root: str | Path, grade_id: str, item_id: str, points
 
     load_part(course_root, grade_id).item(item_id)
     path = items_path(course_root)
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    folder = os.open(path.parent, os.O_RDONLY)  # lock the folder: the file is replaced
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
         _edit_points(path, grade_id, item_id, float(points))
+    finally:
+        os.close(folder)  # releases the lock
     part = load_part(course_root, grade_id)
     if part.item(item_id).points != float(points):
         raise RubricError(f"{path}: the points of {grade_id} / {item_id} did not change")

@@ -198,3 +198,13 @@ def test_bad_input_is_one_clear_line(course: Course) -> None:
         with pytest.raises(manual.RubricError, match=words) as info:
             call()
         assert "\n" not in str(info.value)
+
+
+def test_the_rubric_sheet_lists_every_item_from_the_items_file() -> None:
+    from cs230_grading.rubric import rubric_markdown
+
+    text = rubric_markdown(REPO_ROOT / "source" / ASSIGNMENT)
+    for gid, part in manual.load_rubric(REPO_ROOT).items():
+        section = text.split(f"/ {gid} (", 1)[1].split("\n## ", 1)[0]
+        for item in part.items:
+            assert f"| `{item.id}` | {item.points:+g} |" in section, (gid, item.id)
