@@ -252,23 +252,47 @@ def _stub(course_root: Path, part: Part) -> str:
 def answers(course_root: str | Path, grade_id: str, *, db_url: str | None = None
             ) -> dict[str, str]:
     """``{student: answer text}`` for every submission with an answer to this part."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     root = Path(course_root)
     part = load_part(root, grade_id)
     with Gradebook(_db_url(root, db_url)) as gb:
-        students = sorted(s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions)
+        try:
+            assignment = gb.find_assignment(ASSIGNMENT)
+        except MissingEntry:
+            raise RubricError(f"the gradebook has no {ASSIGNMENT} assignment yet "
+                              "(run cs230-grade run first)") from None
+        students = sorted(s.student.id for s in assignment.submissions)
     blank = normalise(_stub(root, part))
     found: dict[str, str] = {}
     for student in students:
         path = root / "autograded" / student / ASSIGNMENT / f"{part.notebook}.ipynb"
-        try:
-            cell = grade_cells(read_notebook(path)).get(grade_id)
-        except NotebookError:
-            continue
-        if cell is not None and normalise(cell.source) not in ("", blank):
-            found[student] = cell.source
+        source = _cell_sources(path).get(grade_id)
+        if source is not None and normalise(source) not in ("", blank):
+            found[student] = source
     return found
+
+
+#: path -> ((mtime_ns, size), {grade_id: cell source}): a console re-reads a class per click
+_SOURCES: dict[str, tuple[tuple[int, int], dict[str, str]]] = {}
+
+
+def _cell_sources(path: Path) -> dict[str, str]:
+    """``{grade_id: source}`` of a notebook's graded cells; ``{}`` when it is unreadable."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _SOURCES.get(str(path))
+    if cached and cached[0] == stamp:
+        return cached[1]
+    try:
+        cells = {gid: cell.source for gid, cell in grade_cells(read_notebook(path)).items()}
+    except NotebookError:
+        cells = {}
+    _SOURCES[str(path)] = (stamp, cells)
+    return cells
 
 
 @dataclasses.dataclass(frozen=True)
