@@ -268,9 +268,24 @@ def answers(course_root: str | Path, grade_id: str, *, db_url: str | None = None
     for student in students:
         path = root / "autograded" / student / ASSIGNMENT / f"{part.notebook}.ipynb"
         source = _cell_sources(path).get(grade_id)
+        source = as_written(source) if source is not None else None
         if source is not None and normalise(source) not in ("", blank):
             found[student] = source
     return found
+
+
+def as_written(source: str) -> str:
+    """The student's text of an answer the sanitizer wrapped (:func:`sanitize.as_typed`).
+
+    The autograded notebook shows an answer with active HTML in a fenced block under a note;
+    groups and the console use what the student typed (the console shows it escaped).
+    """
+    from .sanitize import AS_TYPED_NOTE
+
+    if not source.startswith(AS_TYPED_NOTE):
+        return source
+    match = re.match(r"\n\n(~{3,}) text\n(.*)\n\1\n?$", source[len(AS_TYPED_NOTE):], re.S)
+    return match.group(2) if match else source
 
 
 #: path -> ((mtime_ns, size), {grade_id: cell source}): a console re-reads a class per click
