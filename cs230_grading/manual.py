@@ -252,7 +252,7 @@ def _stub(course_root: Path, part: Part) -> str:
 def answers(course_root: str | Path, grade_id: str, *, db_url: str | None = None
             ) -> dict[str, str]:
     """``{student: answer text}`` for every submission with an answer to this part."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook, MissingEntry, SubmittedAssignment
 
     root = Path(course_root)
     part = load_part(root, grade_id)
@@ -262,7 +262,8 @@ def answers(course_root: str | Path, grade_id: str, *, db_url: str | None = None
         except MissingEntry:
             raise RubricError(f"the gradebook has no {ASSIGNMENT} assignment yet "
                               "(run cs230-grade run first)") from None
-        students = sorted(s.student.id for s in assignment.submissions)
+        students = sorted(sid for (sid,) in gb.db.query(SubmittedAssignment.student_id)
+                          .filter(SubmittedAssignment.assignment_id == assignment.id))
     blank = normalise(_stub(root, part))
     found: dict[str, str] = {}
     for student in students:
