@@ -16,6 +16,7 @@ from nbgrader.api import Gradebook
 
 from cs230_grading import manual
 from cs230_grading.course import ASSIGNMENT, REPO_ROOT, Course
+from cs230_grading.results import collect_grades
 from cs230_grading.variants.hand_graded import (
     ANSWERS,
     IDENTICAL,
@@ -113,6 +114,11 @@ def test_applied_items_give_the_derived_scores_in_gradebook_and_export(
     for student in STUDENTS:
         gained = book[student][0] or 0.0
         assert after[student] == pytest.approx(before[student] + gained), student
+    # what `cs230-grade report` reads: the same score, and the part no longer awaits a TA
+    report = collect_grades(course.db_url).by_student()
+    for student in [*group.students, loner]:
+        assert gid not in report[student].awaiting_manual
+        assert report[student].notebook_scores[NOTEBOOK] == pytest.approx(after[student])
 
     prog = manual.progress(course.root, gid)
     assert prog.graded == len(group) + 1 and prog.total == len(ANSWERS[gid])
