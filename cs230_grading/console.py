@@ -36,7 +36,11 @@ def find_course_root(start: str | Path | None = None) -> Path:
 
 
 def default_grader() -> str:
-    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+    """The JupyterHub user, else the login name ("" when unknown: the TA types it)."""
+    try:
+        return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return ""
 
 
 def _answer_html(student: str, text: str, graded: manual.AnswerGrade | None) -> str:
