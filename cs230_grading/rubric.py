@@ -2,7 +2,9 @@
 
 The formgrader shows a student's answer but not the source notebook's model
 answer, so the pipeline writes them side by side into ``reports/rubric.md``
-(instructor side only: it is read from ``source/``, never released).
+(instructor side only: it is read from ``source/``, never released). Under each part
+come its rubric items as the grading console applies them, derived from
+``instructor/rubric_items.yaml`` (:mod:`cs230_grading.manual`).
 """
 
 from __future__ import annotations
@@ -28,9 +30,31 @@ def rubric_markdown(source_dir: Path) -> str:
                     quoted = "\n".join(f"> {line}" for line in previous.strip().splitlines())
                     parts.append(f"\n{quoted}\n")
                 parts.append(f"\n{cell.source.strip()}\n")
+                parts.append(_items_markdown(source_dir, meta["grade_id"]))
             if cell.cell_type == "markdown":
                 previous = cell.source
     return "".join(parts)
+
+
+def _items_markdown(source_dir: Path, grade_id: str) -> str:
+    """The part's rubric items as a table ("" when the course has no items file)."""
+    from .manual import ITEMS_FILE, RubricError, load_rubric
+
+    root = Path(source_dir).resolve().parents[1]
+    if not (root / ITEMS_FILE).is_file():
+        return ""
+    try:
+        part = load_rubric(root).get(grade_id)
+    except RubricError as exc:  # the sheet is still written; the console says the same
+        return f"\n**Rubric items unavailable:** {exc}\n"
+    if part is None:
+        return ""
+    start = "0" if part.scoring == "positive" else "full marks"
+    rows = [f"\n**Rubric items** ({ITEMS_FILE}; score = {start} + applied items, "
+            f"within 0..{part.max_points:g}):\n\n| item | points | description |\n|---|---|---|"]
+    rows += [f"| `{i.id}` | {i.points:+g} | {i.description.replace('|', '/')} |"
+             for i in part.items]
+    return "\n".join(rows) + "\n"
 
 
 def write_rubric(source_dir: Path, out_dir: Path) -> Path:
