@@ -22,7 +22,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 __all__ = [
+    "MISTAKES",
     "GradingError",
+    "Mistake",
     "call_student",
     "check_close",
     "check_equal",
@@ -35,8 +37,82 @@ F = TypeVar("F", bound=Callable[..., Any])
 Mistakes = Mapping[str, Any] | Iterable[tuple[str, Any]]
 
 
+class Mistake(str):
+    """A named mistake: the sentence a student reads, with a stable id for the class's counts.
+
+    A ``Mistake`` is a ``str`` (its message), so graders format it like any message; its
+    ``id`` (``"q3.ceil_pooling"``) names it in ``reports/mistakes.csv`` and stays the same
+    when the wording changes. Every mistake is registered in :data:`MISTAKES` when its grader
+    module is imported; an id can name only one message.
+    """
+
+    id: str
+
+    def __new__(cls, mistake_id: str, message: str) -> Mistake:
+        question, _, name = mistake_id.partition(".")
+        if not (question.startswith("q") and name and name.replace("_", "").isalnum()):
+            raise ValueError(f"mistake id {mistake_id!r}: expected 'qN.snake_case_name'")
+        known = MISTAKES.get(mistake_id)
+        if known is not None and str(known) != message:
+            raise ValueError(f"mistake id {mistake_id!r} names two different messages")
+        obj = super().__new__(cls, message)
+        obj.id = mistake_id
+        MISTAKES[mistake_id] = obj
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (Dask, the second pass) keep the id
+        return (Mistake, (self.id, str(self)))
+
+
+#: every named mistake of every grader imported so far, by id
+MISTAKES: dict[str, Mistake] = {}
+
+
 class GradingError(AssertionError):
-    """A hidden test failed; the message is meant for the student."""
+    """A hidden test failed; the message is meant for the student.
+
+    ``mistakes``: the ids of the named mistakes the failure recognised (empty when the
+    answer is wrong in no known way)."""
+
+    def __init__(self, message: str = "", *, mistakes: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.mistakes: tuple[str, ...] = tuple(dict.fromkeys(mistakes))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_grading_error, (str(self), self.mistakes))
+
+
+def _rebuild_grading_error(message: str, mistakes: tuple[str, ...]) -> GradingError:
+    return GradingError(message, mistakes=mistakes)
+
+
+#: the mistakes that the last check's partial credit recognised (see :func:`recognised`)
+_RECOGNISED: list[str] = []
+
+
+def recognise(mistakes: Iterable[str]) -> None:
+    """Record named mistakes of a check that still earns partial credit (it returns a score
+    instead of raising, so its GradingErrors carry them no further)."""
+    _RECOGNISED.extend(m for m in mistakes if m not in _RECOGNISED)
+
+
+@contextlib.contextmanager
+def not_recognising() -> Iterator[None]:
+    """Run a check only to learn something (is the student's helper right?): whatever
+    mistakes it recognises are not this check's."""
+    saved = list(_RECOGNISED)
+    try:
+        yield
+    finally:
+        _RECOGNISED[:] = saved
+
+
+def recognised(reset: bool = True) -> tuple[str, ...]:
+    """The mistakes recorded with :func:`recognise` since the last reset."""
+    out = tuple(_RECOGNISED)
+    if reset:
+        _RECOGNISED.clear()
+    return out
 
 
 @contextlib.contextmanager
@@ -140,10 +216,12 @@ def _matches(actual: np.ndarray, candidate: Any, rtol: float, atol: float) -> bo
         return bool(np.allclose(actual, cand, rtol=rtol, atol=atol, equal_nan=False))
 
 
-def _mistake_items(mistakes: Mistakes) -> list[tuple[str, Any]]:
-    if isinstance(mistakes, Mapping):
-        return list(mistakes.items())
-    return list(mistakes)
+def _mistake_items(mistakes: Mistakes) -> list[tuple[Mistake, Any]]:
+    items = list(mistakes.items()) if isinstance(mistakes, Mapping) else list(mistakes)
+    for message, _ in items:
+        if not isinstance(message, Mistake):
+            raise TypeError(f"a named mistake needs an id: use Mistake('qN.name', {message!r})")
+    return items
 
 
 def check_shape(actual: Any, expected_shape: tuple[int, ...], name: str) -> None:
@@ -177,32 +255,30 @@ def check_close(
     items = _mistake_items(mistakes)
     suffix = f" ({context})" if context else ""
 
-    def mistake_message() -> str | None:
+    def mistake_error() -> GradingError | None:
         for message, candidate in items:
             if _matches(actual_arr, candidate, rtol, atol):
-                return f"{name} is wrong{suffix}: {message}"
+                return GradingError(f"{name} is wrong{suffix}: {message}", mistakes=[message.id])
         return None
 
     if actual_arr.shape != expected_arr.shape:
-        found = mistake_message()
+        found = mistake_error()
         if found:
-            raise GradingError(found)
+            raise found
         raise GradingError(
             f"{name} has shape {actual_arr.shape}, expected {expected_arr.shape}{suffix}."
         )
     if not np.all(np.isfinite(actual_arr)) and np.all(np.isfinite(expected_arr)):
-        found = mistake_message()
-        raise GradingError(
-            found
-            or f"{name} contains NaN or inf{suffix}; the expected values are all finite."
+        raise mistake_error() or GradingError(
+            f"{name} contains NaN or inf{suffix}; the expected values are all finite."
         )
     with np.errstate(all="ignore"):
         ok = np.allclose(actual_arr, expected_arr, rtol=rtol, atol=atol)
     if ok:
         return
-    found = mistake_message()
+    found = mistake_error()
     if found:
-        raise GradingError(found)
+        raise found
     error = np.abs(actual_arr - expected_arr)
     worst = np.unravel_index(int(np.argmax(error)), error.shape) if error.ndim else ()
     where = f" at index {tuple(int(i) for i in worst)}" if worst else ""
@@ -231,7 +307,7 @@ def check_equal(
         return
     for message, candidate in _mistake_items(mistakes):
         if _normalise(actual) == _normalise(candidate):
-            raise GradingError(f"{name} is wrong{suffix}: {message}")
+            raise GradingError(f"{name} is wrong{suffix}: {message}", mistakes=[message.id])
     detail = f", expected {expected!r}" if show_expected else ""
     raise GradingError(f"{name} is wrong{suffix}: got {actual!r}{detail}.")
 

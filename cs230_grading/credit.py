@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from .checks import GradingError
+from .checks import GradingError, not_recognising, recognise
 
 __all__ = ["ENV", "PartScore", "adopt_config_switch", "carried_note", "carry_forward",
            "graded_with_key", "helper_is_wrong", "swapped_in"]
@@ -86,6 +86,8 @@ class PartScore:
         self.labels = dict(labels or {})
         self.lenient = carry_forward()
         self.lost: dict[str, str] = {}
+        #: ids of the named mistakes behind the lost sub-answers
+        self.mistakes: list[str] = []
         self.notes: list[str] = []
 
     @contextlib.contextmanager
@@ -100,6 +102,7 @@ class PartScore:
             yield
         except GradingError as exc:
             self.lost.setdefault(name, str(exc))
+            self.mistakes += [m for m in exc.mistakes if m not in self.mistakes]
 
     def note(self, text: str) -> None:
         if text and text not in self.notes:
@@ -132,7 +135,9 @@ class PartScore:
                 print("\n".join(f"Note: {text}" for text in self.notes))
             return None
         if self.earned <= 0:  # first line: the first reason (what one-line readers show)
-            raise GradingError(f"{next(iter(self.lost.values()))}\n{self.summary()}")
+            raise GradingError(f"{next(iter(self.lost.values()))}\n{self.summary()}",
+                               mistakes=self.mistakes)
+        recognise(self.mistakes)
         print(self.summary())
         return float(self.earned)  # a plain float: its repr is what nbgrader parses
 
@@ -163,7 +168,7 @@ def swapped_in(ns: Mapping[str, Any], replacements: Mapping[str, Callable[..., A
 def helper_is_wrong(check: Callable[[Mapping[str, Any]], Any], ns: Mapping[str, Any]) -> bool:
     """True when the student's helper fails the check of the part that grades it."""
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), not_recognising():
             return check(ns) is not None  # partial credit: not right either
     except GradingError:
         return True
@@ -185,7 +190,7 @@ def graded_with_key(ns: Mapping[str, Any], key: Mapping[str, Callable[..., Any]]
             yield
     except GradingError as exc:
         if notes:
-            raise GradingError(f"{exc}\n{notes}") from None
+            raise GradingError(f"{exc}\n{notes}", mistakes=exc.mistakes) from None
         raise
     if notes:
         print(notes)

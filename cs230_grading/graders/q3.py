@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import GradingError, call_student, check_equal, hidden_test
+from ..checks import GradingError, Mistake, call_student, check_equal, hidden_test
 from ..credit import PartScore, carried_note, carry_forward, helper_is_wrong, swapped_in
 from ..reference import conv as ref
 
@@ -44,26 +44,40 @@ NETWORK_PART = {"iv": "i", "v": "ii", "vi": "iii"}
 NUM_CLASSES = 10
 NUM_RANDOM = 12
 
-MSG_CEIL = ("did you round up (ceil) instead of down? Windows that do not fit whole are "
-            "dropped: use floor division `//`.")
-MSG_TRUEDIV = "did you use `/` instead of floor division `//`? Sizes are whole numbers."
-MSG_PLUS_ONE = "did you forget the +1 (the window's first position counts too)?"
-MSG_ONE_SIDE = "did you pad only one side? Padding is added on both sides (2 * padding)."
-MSG_NO_STRIDE = "did you forget to divide by the stride?"
-MSG_CHANNELS_OUT = "the output has one channel per filter (num_filters), not the input's channels."
-MSG_E1 = ("14x14x64 is the printed key's value, which is wrong for part i (erratum E1): it is "
-          "the volume after part iv's three modules, not after one convolution.")
-MSG_NO_BIAS = "did you forget the bias? Each filter (or output unit) has one bias."
-MSG_ONE_BIAS = "each filter has its own bias: add num_filters biases, not one per layer."
-MSG_NO_IN_CHANNELS = ("each filter spans all input channels: it has F * F * C_in weights, "
-                      "not F * F.")
-MSG_CEIL_POOL = ("did you round up (ceil mode) in the pooling layers? The pools use floor "
-                 "division (PyTorch's default): an odd row or column left over is dropped.")
-MSG_FIRST_CHANNELS = ("did you use the first layer's input channels for every Conv layer? "
-                      "Layers 2 and 3 see the num_filters channels of the layer before them.")
-MSG_NO_POOL = "did you forget the 2x2 max pooling (stride 2) after each Conv layer?"
-MSG_FLATTEN = ("the FC layer takes the whole flattened volume (H * W * C inputs), plus one "
-               "bias per class.")
+MSG_CEIL = Mistake("q3.ceil_conv", (
+    "did you round up (ceil) instead of down? Windows that do not fit whole are "
+    "dropped: use floor division `//`."))
+MSG_TRUEDIV = Mistake(
+    "q3.true_division", "did you use `/` instead of floor division `//`? Sizes are whole numbers.")
+MSG_PLUS_ONE = Mistake(
+    "q3.plus_one", "did you forget the +1 (the window's first position counts too)?")
+MSG_ONE_SIDE = Mistake(
+    "q3.one_side", "did you pad only one side? Padding is added on both sides (2 * padding).")
+MSG_NO_STRIDE = Mistake("q3.no_stride", "did you forget to divide by the stride?")
+MSG_CHANNELS_OUT = Mistake(
+    "q3.channels_out",
+    "the output has one channel per filter (num_filters), not the input's channels.")
+MSG_E1 = Mistake("q3.printed_key_e1", (
+    "14x14x64 is the printed key's value, which is wrong for part i (erratum E1): it is "
+    "the volume after part iv's three modules, not after one convolution."))
+MSG_NO_BIAS = Mistake(
+    "q3.no_bias", "did you forget the bias? Each filter (or output unit) has one bias.")
+MSG_ONE_BIAS = Mistake(
+    "q3.one_bias", "each filter has its own bias: add num_filters biases, not one per layer.")
+MSG_NO_IN_CHANNELS = Mistake("q3.no_in_channels", (
+    "each filter spans all input channels: it has F * F * C_in weights, "
+    "not F * F."))
+MSG_CEIL_POOL = Mistake("q3.ceil_pooling", (
+    "did you round up (ceil mode) in the pooling layers? The pools use floor "
+    "division (PyTorch's default): an odd row or column left over is dropped."))
+MSG_FIRST_CHANNELS = Mistake("q3.first_channels", (
+    "did you use the first layer's input channels for every Conv layer? "
+    "Layers 2 and 3 see the num_filters channels of the layer before them."))
+MSG_NO_POOL = Mistake(
+    "q3.no_pool", "did you forget the 2x2 max pooling (stride 2) after each Conv layer?")
+MSG_FLATTEN = Mistake("q3.flatten", (
+    "the FC layer takes the whole flattened volume (H * W * C inputs), plus one "
+    "bias per class."))
 
 
 # -- Mistake models -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import GradingError, call_student, check_close, hidden_test
+from ..checks import GradingError, Mistake, call_student, check_close, hidden_test
 from ..reference import l1 as ref
 
 __all__ = ["CHECKS", "check_part_i", "check_part_ii"]
@@ -39,16 +39,27 @@ def _call(ns: Mapping[str, Any], name: str, *args: Any) -> np.ndarray:
         ) from None
 
 
+MINUS_SIGN = Mistake("q4.minus_sign", (
+    "did you subtract alpha * sign(w)? The penalty's gradient is added to grad_J."))
+L2_GRADIENT = Mistake("q4.l2_gradient", (
+    'alpha * w is the L2 gradient (of alpha/2 ||w||^2); the L1 penalty alpha * |w_i| has '
+    'derivative alpha * sign(w_i).'))
+NO_ALPHA = Mistake("q4.no_alpha", 'did you forget the factor alpha in alpha * sign(w)?')
+NO_GRAD_J = Mistake("q4.no_grad_j", (
+    "did you forget grad_J? The gradient of J + alpha ||w||_1 is grad J plus the penalty's "
+    'gradient.'))
+ABS_NOT_SIGN = Mistake("q4.abs_not_sign", (
+    'alpha * |w| is the penalty itself, not its derivative alpha * sign(w).'))
+
+
 def _grad_mistakes(grad: np.ndarray, w: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
     return {
-        "did you subtract alpha * sign(w)? The penalty's gradient is added to grad_J.":
+        MINUS_SIGN:
             grad - alpha * np.sign(w),
-        "alpha * w is the L2 gradient (of alpha/2 ||w||^2); the L1 penalty alpha * |w_i| "
-        "has derivative alpha * sign(w_i).": grad + alpha * w,
-        "did you forget the factor alpha in alpha * sign(w)?": grad + np.sign(w),
-        "did you forget grad_J? The gradient of J + alpha ||w||_1 is grad J plus the "
-        "penalty's gradient.": alpha * np.sign(w),
-        "alpha * |w| is the penalty itself, not its derivative alpha * sign(w).":
+        L2_GRADIENT: grad + alpha * w,
+        NO_ALPHA: grad + np.sign(w),
+        NO_GRAD_J: alpha * np.sign(w),
+        ABS_NOT_SIGN:
             grad + alpha * np.abs(w),
     }
 
@@ -98,28 +109,43 @@ def _objective(w: np.ndarray, w_star: np.ndarray, H: np.ndarray, alpha: float) -
     return 0.5 * H * (w - w_star) ** 2 + alpha * np.abs(w)
 
 
+PRINTED_KEY_E2 = Mistake("q4.printed_key_e2", (
+    'this is the printed one-liner sign(w*) max(|w* - alpha/H|, 0), which is wrong (erratum'
+    ' E2): the absolute value belongs on w* alone, sign(w*) max(|w*| - alpha/H, 0). As '
+    'printed, a small weight such as w* = 0.1 with alpha/H = 1 gives 0.9 instead of 0.'))
+THRESHOLD_ALPHA = Mistake("q4.threshold_alpha", (
+    'did you threshold at alpha instead of alpha/H? Setting the derivative H (w - w*) + '
+    'alpha sign(w) to zero gives w = w* - (alpha/H) sign(w).'))
+THRESHOLD_ALPHA_H = Mistake("q4.threshold_alpha_h", (
+    'did you threshold at alpha * H instead of alpha/H?'))
+NO_SIGN = Mistake("q4.no_sign", (
+    'did you forget the factor sign(w*)? Negative weights must stay negative: max(|w*| - '
+    'alpha/H, 0) loses their sign.'))
+NO_NEGATIVE_CASE = Mistake("q4.no_negative_case", (
+    'did you forget the sign(w*) factor (the negative case)? max(w* - alpha/H, 0) sets '
+    'every negative weight to 0; they should move up towards 0 by alpha/H.'))
+L2_SOLUTION = Mistake("q4.l2_solution", 'this is the L2 solution H/(H + alpha) w*, not the L1 one.')
+HARD_THRESHOLD = Mistake("q4.hard_threshold", (
+    'small weights are set to 0, but large weights must also move towards 0 by alpha/H.'))
+
+
 def _solution_mistakes(w_star: np.ndarray, H: np.ndarray, alpha: float
                        ) -> list[tuple[str, np.ndarray]]:
     t = alpha / H
     sign = np.sign(w_star)
     return [
-        ("this is the printed one-liner sign(w*) max(|w* - alpha/H|, 0), which is wrong "
-         "(erratum E2): the absolute value belongs on w* alone, sign(w*) max(|w*| - alpha/H, 0). "
-         "As printed, a small weight such as w* = 0.1 with alpha/H = 1 gives 0.9 instead of 0.",
+        (PRINTED_KEY_E2,
          sign * np.maximum(np.abs(w_star - t), 0)),
-        ("did you threshold at alpha instead of alpha/H? Setting the derivative "
-         "H (w - w*) + alpha sign(w) to zero gives w = w* - (alpha/H) sign(w).",
+        (THRESHOLD_ALPHA,
          sign * np.maximum(np.abs(w_star) - alpha, 0)),
-        ("did you threshold at alpha * H instead of alpha/H?",
+        (THRESHOLD_ALPHA_H,
          sign * np.maximum(np.abs(w_star) - alpha * H, 0)),
-        ("did you forget the factor sign(w*)? Negative weights must stay negative: "
-         "max(|w*| - alpha/H, 0) loses their sign.",
+        (NO_SIGN,
          np.maximum(np.abs(w_star) - t, 0)),
-        ("did you forget the sign(w*) factor (the negative case)? max(w* - alpha/H, 0) sets "
-         "every negative weight to 0; they should move up towards 0 by alpha/H.",
+        (NO_NEGATIVE_CASE,
          np.maximum(w_star - t, 0)),
-        ("this is the L2 solution H/(H + alpha) w*, not the L1 one.", H / (H + alpha) * w_star),
-        ("small weights are set to 0, but large weights must also move towards 0 by alpha/H.",
+        (L2_SOLUTION, H / (H + alpha) * w_star),
+        (HARD_THRESHOLD,
          np.where(np.abs(w_star) > t, w_star, 0.0)),
     ]
 

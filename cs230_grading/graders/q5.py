@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import GradingError, call_student, check_close, hidden_test
+from ..checks import GradingError, Mistake, call_student, check_close, hidden_test
 from ..credit import graded_with_key
 from ..reference import gan as ref
 
@@ -41,52 +41,79 @@ ACT = ref.ACTIVATIONS
 HELPERS = ("output_layer_grads", "backprop_layer", "grad_wrt_generator_output")
 
 # --- messages (the variants and tests look for their key words) ---------------------------
-PER_SAMPLE = ("per-sample gradients are asked for: one entry per example, shapes (1, n) and "
-              "(1, m), not their sum over the batch (the printed key's scalar, erratum E4).")
-NEVER_1N = ("the 1/n is never counted: L averages over each batch, so every real sample's "
-            "entry carries 1/n and every generated sample's entry 1/m.")
-TWICE_1N = ("1/n counted twice: the 1/n (1/m for generated samples) is already inside "
-            "dL/dz^{L_d} from part ii; do not average again (erratum E5).")
-SWAP_NM = ("the real batch has n samples and the generated batch m: average each term over "
-           "its own batch size.")
-SIGN_L = ("the sign is flipped: this is the gradient of -L. Return the gradient of L itself; "
-          "the direction of the update (ascent or descent) belongs to the step functions.")
-NO_SIGMOID = ("this is dL/dD, not dL/dz: chain through the output sigmoid, whose derivative "
-              "is sigma'(z) = D (1 - D).")
-OUT_G = ("did you use g instead of g'? Through the output sigmoid the chain rule needs "
-         "sigma'(z) = D (1 - D), not sigma(z) = D.")
-G_NOT_GPRIME = ("did you use g instead of g'? The chain rule multiplies by the derivative "
-                "g'(z) (the activation's g_prime), not by g(z) (erratum E3).")
-MATMUL = ("a matrix product where an elementwise one belongs: (W^{l+1}).T @ dZ^{l+1} is "
-          "multiplied by g'(z^l) elementwise (*), not with @.")
-NO_GPRIME = "the factor g'(z^l) is missing: the activation sits between z^l and z^{l+1}."
-GPRIME_WRONG_ARG = "g' must be evaluated at z^l (the Z argument), not at the backpropagated sum."
-TRANSPOSED_W = ("a transposed weight: going backwards through Z^{l+1} = W^{l+1} A^l multiplies "
-                "by (W^{l+1}).T, not W^{l+1}.")
-TRANSPOSED_DW = ("a transposed gradient: dW^l must have the shape of W^l, (n_l, n_{l-1}): "
-                 "dZ^l @ (A^{l-1}).T.")
-REAL_ONLY = ("only the real samples are counted: D also sees the generated batch, whose term "
-             "depends on theta_d too.")
-FAKE_ONLY = "only the generated samples are counted: the real batch's term depends on theta_d."
-SUMMED_SAMPLES = ("you summed over the samples: dL/dG(Z) has one column per generated sample, "
-                  "shape (k, m).")
-TWICE_GEN = ("1/n counted twice (here the 1/m): dL/dG(Z) already carries the 1/m from "
-             "part ii, so the sum over the generated samples is not averaged again (erratum E5).")
-TWICE_1M = ("1/m counted twice: dL/dz_d^1 already carries the 1/m from part ii, so nothing "
-            "more is averaged here.")
-OUT_PRIME_MISSING = ("the generator's output activation is missing: dL/dz_g^{L_g} = dL/dG(Z) "
-                     "* g'(z_g^{L_g}) before backpropagating through the generator.")
-ASCENT = ("ascent and descent swapped: the discriminator maximises L, so it moves along the "
-          "gradient, theta_d + lr * grad.")
-DESCENT = ("ascent and descent swapped: the generator minimises L, so it moves against the "
-           "gradient, theta_g - lr * grad.")
-NO_LR = "the learning rate is missing: the step is lr * grad."
-ONLY_STEP = "return the updated weights, not only the step lr * grad."
-WGAN_PLUS = ("the fake term has the printed key's plus sign (erratum E6): L' = (1/n) sum D(X) "
-             "- (1/m) sum D(G(Z)), so the generated samples' entries are negative.")
-WGAN_LINEAR = ("that is the gradient for a linear critic; this network keeps its output "
-               "sigmoid, so each entry carries sigma'(z) = D (1 - D).")
-WGAN_LOG = "that is part ii's gradient of the log-likelihood L, not of L'."
+PER_SAMPLE = Mistake("q5.per_sample", (
+    "per-sample gradients are asked for: one entry per example, shapes (1, n) and "
+    "(1, m), not their sum over the batch (the printed key's scalar, erratum E4)."))
+NEVER_1N = Mistake("q5.never_1n", (
+    "the 1/n is never counted: L averages over each batch, so every real sample's "
+    "entry carries 1/n and every generated sample's entry 1/m."))
+TWICE_1N = Mistake("q5.twice_1n", (
+    "1/n counted twice: the 1/n (1/m for generated samples) is already inside "
+    "dL/dz^{L_d} from part ii; do not average again (erratum E5)."))
+SWAP_NM = Mistake("q5.swap_nm", (
+    "the real batch has n samples and the generated batch m: average each term over "
+    "its own batch size."))
+SIGN_L = Mistake("q5.sign_l", (
+    "the sign is flipped: this is the gradient of -L. Return the gradient of L itself; "
+    "the direction of the update (ascent or descent) belongs to the step functions."))
+NO_SIGMOID = Mistake("q5.no_sigmoid", (
+    "this is dL/dD, not dL/dz: chain through the output sigmoid, whose derivative "
+    "is sigma'(z) = D (1 - D)."))
+OUT_G = Mistake("q5.out_g", (
+    "did you use g instead of g'? Through the output sigmoid the chain rule needs "
+    "sigma'(z) = D (1 - D), not sigma(z) = D."))
+G_NOT_GPRIME = Mistake("q5.g_not_gprime", (
+    "did you use g instead of g'? The chain rule multiplies by the derivative "
+    "g'(z) (the activation's g_prime), not by g(z) (erratum E3)."))
+G_NOT_GPRIME_OUT = Mistake("q5.g_not_gprime_output",
+                           G_NOT_GPRIME + " (at the generator's output)")
+MATMUL = Mistake("q5.matmul", (
+    "a matrix product where an elementwise one belongs: (W^{l+1}).T @ dZ^{l+1} is "
+    "multiplied by g'(z^l) elementwise (*), not with @."))
+NO_GPRIME = Mistake(
+    "q5.no_gprime", "the factor g'(z^l) is missing: the activation sits between z^l and z^{l+1}.")
+GPRIME_WRONG_ARG = Mistake(
+    "q5.gprime_wrong_arg",
+    "g' must be evaluated at z^l (the Z argument), not at the backpropagated sum.")
+TRANSPOSED_W = Mistake("q5.transposed_w", (
+    "a transposed weight: going backwards through Z^{l+1} = W^{l+1} A^l multiplies "
+    "by (W^{l+1}).T, not W^{l+1}."))
+TRANSPOSED_DW = Mistake("q5.transposed_dw", (
+    "a transposed gradient: dW^l must have the shape of W^l, (n_l, n_{l-1}): "
+    "dZ^l @ (A^{l-1}).T."))
+REAL_ONLY = Mistake("q5.real_only", (
+    "only the real samples are counted: D also sees the generated batch, whose term "
+    "depends on theta_d too."))
+FAKE_ONLY = Mistake(
+    "q5.fake_only",
+    "only the generated samples are counted: the real batch's term depends on theta_d.")
+SUMMED_SAMPLES = Mistake("q5.summed_samples", (
+    "you summed over the samples: dL/dG(Z) has one column per generated sample, "
+    "shape (k, m)."))
+TWICE_GEN = Mistake("q5.twice_gen", (
+    "1/n counted twice (here the 1/m): dL/dG(Z) already carries the 1/m from "
+    "part ii, so the sum over the generated samples is not averaged again (erratum E5)."))
+TWICE_1M = Mistake("q5.twice_1m", (
+    "1/m counted twice: dL/dz_d^1 already carries the 1/m from part ii, so nothing "
+    "more is averaged here."))
+OUT_PRIME_MISSING = Mistake("q5.out_prime_missing", (
+    "the generator's output activation is missing: dL/dz_g^{L_g} = dL/dG(Z) "
+    "* g'(z_g^{L_g}) before backpropagating through the generator."))
+ASCENT = Mistake("q5.ascent", (
+    "ascent and descent swapped: the discriminator maximises L, so it moves along the "
+    "gradient, theta_d + lr * grad."))
+DESCENT = Mistake("q5.descent", (
+    "ascent and descent swapped: the generator minimises L, so it moves against the "
+    "gradient, theta_g - lr * grad."))
+NO_LR = Mistake("q5.no_lr", "the learning rate is missing: the step is lr * grad.")
+ONLY_STEP = Mistake("q5.only_step", "return the updated weights, not only the step lr * grad.")
+WGAN_PLUS = Mistake("q5.wgan_plus", (
+    "the fake term has the printed key's plus sign (erratum E6): L' = (1/n) sum D(X) "
+    "- (1/m) sum D(G(Z)), so the generated samples' entries are negative."))
+WGAN_LINEAR = Mistake("q5.wgan_linear", (
+    "that is the gradient for a linear critic; this network keeps its output "
+    "sigmoid, so each entry carries sigma'(z) = D (1 - D)."))
+WGAN_LOG = Mistake("q5.wgan_log", "that is part ii's gradient of the log-likelihood L, not of L'.")
 
 
 def _context(net: _Net, which: str = "d") -> str:
@@ -296,7 +323,7 @@ def _gen_mistakes(net: _Net) -> dict[str, list[Array]]:
     }
     if net.g_acts[-1].name != "identity":
         mistakes[OUT_PRIME_MISSING] = _gen_variant(net, out_prime=False)
-        mistakes[G_NOT_GPRIME + " (at the generator's output)"] = _gen_variant(
+        mistakes[G_NOT_GPRIME_OUT] = _gen_variant(
             net, use_g_out=True)
     return mistakes
 

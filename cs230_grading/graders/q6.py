@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..checks import GradingError, call_student, check_close, check_equal, hidden_test
+from ..checks import GradingError, Mistake, call_student, check_close, check_equal, hidden_test
 from ..credit import carry_forward, graded_with_key
 from ..reference import attention as ref
 
@@ -76,25 +76,44 @@ def _attention(x_hat: np.ndarray, k: np.ndarray, v: np.ndarray, softmax_axes: tu
     return np.einsum("hwabo,abo->hwo", weights, v[:, :, 0, :])
 
 
+ATTENTION_GLOBAL_NORM = Mistake("q6.attention_global_norm", (
+    'did you normalise by one global norm of the whole image instead of each channel by its'
+    ' own Frobenius norm?'))
+NOT_NORMALISED = Mistake("q6.not_normalised", (
+    'did you forget to normalise each channel by its Frobenius norm first?'))
+SOFTMAX_CHANNELS = Mistake("q6.softmax_channels", (
+    'the softmax runs over the wrong axis: it should run over the 9 positions of the 3x3 '
+    'window, not over the output channels.'))
+SOFTMAX_ONE_AXIS = Mistake("q6.softmax_one_axis", (
+    'the softmax runs over the wrong axis: it should run over all 9 positions of the 3x3 '
+    'window together, not over one row or one column of it.'))
+
+
 def _attention_mistakes(image: np.ndarray, k: np.ndarray, v: np.ndarray
                         ) -> list[tuple[str, np.ndarray]]:
     x_hat = ref.normalize_channels(image)
     per_window = (2, 3)
-    one_axis = ("the softmax runs over the wrong axis: it should run over all 9 positions of "
-                "the 3x3 window together, not over one row or one column of it.")
+    one_axis = (SOFTMAX_ONE_AXIS)
     return [
-        ("did you normalise by one global norm of the whole image instead of each channel "
-         "by its own Frobenius norm?", _attention(_global_norm(image), k, v, per_window)),
-        ("did you forget to normalise each channel by its Frobenius norm first?",
+        (ATTENTION_GLOBAL_NORM, _attention(_global_norm(image), k, v, per_window)),
+        (NOT_NORMALISED,
          _attention(image, k, v, per_window)),
-        ("the softmax runs over the wrong axis: it should run over the 9 positions of the "
-         "3x3 window, not over the output channels.", _attention(x_hat, k, v, (4,))),
+        (SOFTMAX_CHANNELS, _attention(x_hat, k, v, (4,))),
         (one_axis, _attention(x_hat, k, v, (2,))),
         (one_axis, _attention(x_hat, k, v, (3,))),
     ]
 
 
 # --- num_params ------------------------------------------------------------------------
+NO_VALUE_KERNEL = Mistake("q6.no_value_kernel", (
+    'did you forget the value kernel v (3 x 3 x 1 per output channel)?'))
+VALUE_CHANNELS = Mistake("q6.value_channels", (
+    'v has one channel per output channel (3 x 3 x 1 x oC), not iC.'))
+ONE_KERNEL_PAIR = Mistake("q6.one_kernel_pair", (
+    'there is one key kernel and one value kernel per output channel.'))
+BIASES = Mistake("q6.biases", 'the layer has no biases: count only the entries of k and v.')
+
+
 @hidden_test
 def check_num_params(ns: Mapping[str, Any]) -> None:
     """num_params for the exam's RGB sizes and for others (iC != oC)."""
@@ -104,18 +123,29 @@ def check_num_params(ns: Mapping[str, Any]) -> None:
             got, ref.num_params(in_c, out_c), f"num_params({in_c}, {out_c})",
             context=f"iC={in_c}, oC={out_c}",
             mistakes={
-                "did you forget the value kernel v (3 x 3 x 1 per output channel)?":
+                NO_VALUE_KERNEL:
                     9 * in_c * out_c,
-                "v has one channel per output channel (3 x 3 x 1 x oC), not iC.":
+                VALUE_CHANNELS:
                     18 * in_c * out_c,
-                "there is one key kernel and one value kernel per output channel.": 9 * in_c + 9,
-                "the layer has no biases: count only the entries of k and v.":
+                ONE_KERNEL_PAIR: 9 * in_c + 9,
+                BIASES:
                     9 * out_c * (in_c + 1) + out_c,
             },
         )
 
 
 # --- normalize_channels ----------------------------------------------------------------
+GLOBAL_NORM = Mistake("q6.global_norm", (
+    "did you divide by one global norm of the whole image instead of each channel's own "
+    'Frobenius norm?'))
+PIXEL_NORM = Mistake("q6.pixel_norm", (
+    'did you normalise each pixel (axis=2) instead of each channel (axes 0 and 1)?'))
+NO_SQRT = Mistake("q6.no_sqrt", 'the Frobenius norm is the square root of the sum of squares.')
+L1_NORM = Mistake("q6.l1_norm", (
+    'use the Frobenius norm (square root of the sum of squares), not the sum of absolute '
+    'values.'))
+
+
 @hidden_test
 def check_normalize(ns: Mapping[str, Any]) -> None:
     """Per-channel Frobenius normalisation, including a guarded all-zero channel."""
@@ -127,14 +157,12 @@ def check_normalize(ns: Mapping[str, Any]) -> None:
             got, ref.normalize_channels(image), "normalize_channels(image)",
             context=f"image of shape {shape}",
             mistakes={
-                "did you divide by one global norm of the whole image instead of each "
-                "channel's own Frobenius norm?": _global_norm(image),
-                "did you normalise each pixel (axis=2) instead of each channel (axes 0 and 1)?":
+                GLOBAL_NORM: _global_norm(image),
+                PIXEL_NORM:
                     image / np.linalg.norm(image, axis=2, keepdims=True),
-                "the Frobenius norm is the square root of the sum of squares.":
+                NO_SQRT:
                     image / np.sum(image**2, axis=(0, 1), keepdims=True),
-                "use the Frobenius norm (square root of the sum of squares), not the sum of "
-                "absolute values.": image / np.sum(np.abs(image), axis=(0, 1), keepdims=True),
+                L1_NORM: image / np.sum(np.abs(image), axis=(0, 1), keepdims=True),
             },
         )
     image = rng.uniform(0, 1, size=(4, 6, 3))
