@@ -290,14 +290,19 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import call_student, check_close, hidden_test
+from ..checks import Mistake, call_student, check_close, hidden_test
 from ..reference import {reference} as ref
 
 __all__ = ["CHECKS", "check_part_i"]
 
 
-def _mistakes(x: np.ndarray) -> dict[str, np.ndarray]:
-    """message -> what that mistake returns for ``x`` (TODO: the mistakes students make)."""
+# TODO: one constant per mistake students make, for example
+# NO_SQUARE = Mistake("{key}.no_square", "did you forget to square? ...")
+# (the id names the mistake in reports/mistakes.csv; the message is what the student reads).
+
+
+def _mistakes(x: np.ndarray) -> dict[Mistake, np.ndarray]:
+    """mistake -> what that mistake returns for ``x`` (TODO: the mistakes students make)."""
     return {{}}
 
 
