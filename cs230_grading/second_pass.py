@@ -43,10 +43,11 @@ import time
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import credit
 from .budget import NOT_RUN, current_clock
+from .checks import recognised
 from .course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook
 from .sandbox import private_paths, wrap_command
@@ -79,6 +80,16 @@ class CheckOutcome:
     points: float
     max_points: float
     message: str = ""
+    #: ids of the named mistakes the check recognised (``cs230_grading.checks.Mistake``)
+    mistakes: tuple[str, ...] = ()
+
+
+class CheckResult(NamedTuple):
+    """What one check gave: its points, its message, and the named mistakes it recognised."""
+
+    points: float
+    message: str
+    mistakes: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -443,8 +454,8 @@ class MissingGrader(RuntimeError):
 def run_check(space: StudentNamespace, check: Callable[[Mapping[str, Any]], float | None],
               points: float, seconds: float | None = None,
               limit: str = "its time limit", load_seconds: float | None = None
-              ) -> tuple[float, str]:
-    """Points and message of one check against the student's namespace.
+              ) -> CheckResult:
+    """Points, message and recognised mistakes of one check against the student's namespace.
 
     Running the notebook's cells first (when the process is fresh) is the notebook's time,
     not the check's: each cell has the cell time limit, and all of them together at most
@@ -460,31 +471,33 @@ def run_check(space: StudentNamespace, check: Callable[[Mapping[str, Any]], floa
         try:
             ns = space.namespace()
         except StudentCodeError as exc:
-            return 0.0, f"could not read the notebook's definitions: {exc}"
+            return CheckResult(0.0, f"could not read the notebook's definitions: {exc}")
         except CheckOutOfTime:
-            return 0.0, f"{NOT_RUN}: running the notebook's cells used up its time budget"
+            return CheckResult(
+                0.0, f"{NOT_RUN}: running the notebook's cells used up its time budget")
         space.deadline = None if seconds is None else time.monotonic() + seconds
         space.current_ns = ns
         space._student_names = {n for n in ns if n != "__name__"}
+        recognised()  # what earlier checks recognised is theirs
         # What a check prints (partial credit: which sub-answers were credited) is its message.
         with contextlib.redirect_stdout(io.StringIO()) as printed:
             result = check(ns)
     except CheckOutOfTime:
-        return 0.0, over
+        return CheckResult(0.0, over)
     except AssertionError as exc:
-        return 0.0, str(exc)
+        return CheckResult(0.0, str(exc), tuple(getattr(exc, "mistakes", ())))
     except Exception as exc:  # noqa: BLE001 - a bug here must not stop the pass
-        return 0.0, f"{type(exc).__name__}: {exc}"
+        return CheckResult(0.0, f"{type(exc).__name__}: {exc}")
     finally:
         space.current_ns = {}
         space.deadline = None
     said = printed.getvalue().strip()
     if result is None:
-        return points, said
+        return CheckResult(points, said)
     try:
-        return min(max(float(result), 0.0), points), said
+        return CheckResult(min(max(float(result), 0.0), points), said, recognised())
     except (TypeError, ValueError):
-        return 0.0, f"the check returned {result!r}"
+        return CheckResult(0.0, f"the check returned {result!r}")
 
 
 def grade_outside(student: str, folder: Path, course_root: Path,
@@ -528,9 +541,10 @@ def grade_outside(student: str, folder: Path, course_root: Path,
                 else:
                     seconds, limit = timeout, (f"{timeout:g} s, the time limit of a test "
                                                "cell (Execute.timeout)")
-                got, message = run_check(space, checks[gid], max_points, seconds, limit,
-                                         load_seconds=left)
-                outcomes.append(CheckOutcome(name, gid, got, max_points, message))
+                got = run_check(space, checks[gid], max_points, seconds, limit,
+                                load_seconds=left)
+                outcomes.append(CheckOutcome(name, gid, got.points, max_points, got.message,
+                                             got.mistakes))
             timer.close()
             events += [(name, e) for e in space.events]
     finally:

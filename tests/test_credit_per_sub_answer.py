@@ -243,10 +243,12 @@ def test_second_pass_scores_a_partial_part_like_the_kernel() -> None:
     expected = variant.expected_scores()
     for gid in ("q3_i_test", "q3_iv_test"):
         kernel = _grade(q3.CHECKS[gid], ns, _points("q3_conv_architectures")[gid])
-        points, message = second_pass.run_check(_Space(ns), q3.CHECKS[gid],
-                                                _points("q3_conv_architectures")[gid])
+        points, message, mistakes = second_pass.run_check(
+            _Space(ns), q3.CHECKS[gid], _points("q3_conv_architectures")[gid])
         assert points == pytest.approx(kernel[0]) == pytest.approx(expected[gid])
         assert message == kernel[1].strip()
+        # the named mistake is recorded as data, also when the part keeps partial credit
+        assert mistakes == (("q3.no_bias",) if gid == "q3_i_test" else ())
     assert "forget the bias" in second_pass.run_check(_Space(ns), q3.check_part_i, 2)[1]
 
 
