@@ -676,8 +676,24 @@ def limit_events(folder: Path) -> list[tuple[str, str]]:
     return list(dict.fromkeys(events))
 
 
+@dataclasses.dataclass
+class StudentCheck:
+    """What the out-of-kernel pass learnt about one student."""
+
+    findings: list[Any]
+    seconds: float
+    #: (notebook, grade id, mistake id) for every named mistake a check recognised
+    mistakes: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+
+
 def check_student(job: Any) -> tuple[list[Any], float]:
     """Out-of-kernel pass, gradebook overrides and report lines for one graded student."""
+    done = check_student_fully(job)
+    return done.findings, done.seconds
+
+
+def check_student_fully(job: Any) -> StudentCheck:
+    """:func:`check_student`, with the named mistakes the checks recognised."""
     from .findings import CRASHED, LIMIT, SCAN, TAMPERING
     from .intake import Finding
     from .tamper_scan import scan_folder
@@ -695,7 +711,7 @@ def check_student(job: Any) -> tuple[list[Any], float]:
     except Exception as exc:  # noqa: BLE001 - the in-kernel grades stand
         findings.append(Finding(job.student, f"out-of-kernel pass failed ({type(exc).__name__}: "
                                 f"{exc}); the in-kernel grades were kept", kind=CRASHED))
-        return findings, time.perf_counter() - start
+        return StudentCheck(findings, time.perf_counter() - start)
     flagged: set[str] = set()
     for d in differences:
         evidence = [h.describe() for h in hits if h.notebook == d.notebook][:3]
@@ -720,7 +736,8 @@ def check_student(job: Any) -> tuple[list[Any], float]:
         findings.append(Finding(job.student, "static scan (scores agree): " + " | ".join(
             mine[:3]) + (f" (+{len(mine) - 3} more)" if len(mine) > 3 else ""), notebook,
             "warning", SCAN, evidence=tuple(mine)))
-    return findings, time.perf_counter() - start
+    mistakes = [(o.notebook, o.grade_id, m) for o in result.outcomes for m in o.mistakes]
+    return StudentCheck(findings, time.perf_counter() - start, mistakes)
 
 
 def main(argv: list[str] | None = None) -> None:
