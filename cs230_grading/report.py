@@ -23,9 +23,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .budget import KIND as BUDGET_KIND
+from .class_mistakes import MistakeCount, mistakes_figure
 from .course import ASSIGNMENT, EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
 from .findings import Group, count
 from .intake import Finding
+from .item_analysis import FLAG_BELOW, ItemStats, item_figure
 from .late import late_by
 from .questions import QUESTIONS
 from .results import ClassGrades, StudentGrades
@@ -429,6 +431,55 @@ def _question_section(grades: ClassGrades) -> list[str]:
     return [*out, "</div>"]
 
 
+# -- what the class got wrong, and item analysis -----------------------------------------------
+def _mistakes_section(counts: Sequence[MistakeCount]) -> list[str]:
+    out = ['<div id="mistakes"></div><h2>What the class got wrong</h2>',
+           "<p>The named mistakes the hidden tests recognised, per question, most common first "
+           "(each student counted once per part; <code>mistakes.csv</code> lists the students). "
+           "The message under each bar is what the student read, and what to explain to the "
+           "class.</p>"]
+    if not counts:
+        return [*out, "<p>No named mistake was recognised.</p>"]
+    out.append('<div class="questions">')
+    for name in SCORED:
+        mine = [c for c in counts if c.notebook == name]
+        if not mine:
+            continue
+        fig = mistakes_figure(mine, TITLES[name])
+        rows = [(c.grade_id, c.mistake_id, len(c.students), f"{100 * c.share:.0f}%", c.message)
+                for c in sorted(mine, key=lambda c: -len(c.students))]
+        out.append(f'<section class="question"><h3>{_e(TITLES[name])}</h3>'
+                   f'<div class="figure">{_img(_png(fig), "common mistakes: " + TITLES[name])}'
+                   "</div><details><summary>every mistake with its message</summary>"
+                   f"{_table(['part', 'mistake', 'students', 'share', 'message'], rows)}"
+                   "</details></section>")
+    return [*out, "</div>"]
+
+
+def _items_section(stats: Sequence[ItemStats]) -> list[str]:
+    out = ['<div id="items"></div><h2>Item analysis</h2>',
+           "<p>Difficulty: the mean fraction of a part's points the class earned. "
+           "Discrimination: the correlation between a part and the rest of the exam; below "
+           f"{FLAG_BELOW:g}, or negative, the key or the question may be wrong. Hand-graded "
+           "parts join once their grades are in (<code>cs230-grade report</code>). "
+           "All parts: <code>item_analysis.csv</code>.</p>"]
+    if not stats:
+        return [*out, "<p>No part was graded.</p>"]
+    out.append(f'<div class="figure">{_img(_png(item_figure(stats)), "item analysis")}</div>')
+    flagged = [(s.part.grade_id, s.n_graded, _fmt3(s.difficulty), _fmt3(s.discrimination),
+                s.flag) for s in stats if s.flag]
+    if flagged:
+        out += ["<h3>Parts to check</h3>",
+                _table(["part", "graded", "difficulty", "discrimination", "why"], flagged)]
+    else:
+        out.append("<p>No part is flagged.</p>")
+    return out
+
+
+def _fmt3(value: float) -> str:
+    return "" if value != value else f"{value:.2f}"  # NaN: undefined
+
+
 # -- the page -------------------------------------------------------------------------------
 def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
@@ -447,6 +498,8 @@ def write_report(
     *,
     notes: Sequence[str] = (),
     similarity: Sequence[Pair] | None = None,
+    mistakes: Sequence[MistakeCount] | None = None,
+    items: Sequence[ItemStats] | None = None,
 ) -> Path:
     """Write ``report.html`` and ``score_distribution.png`` into ``out_dir``.
 
@@ -459,6 +512,10 @@ def write_report(
     summary = summarise(grades, findings)
     nav = [("summary", "Summary"), ("attention", "Needs attention"),
            ("manual", "Hand grading"), ("students", "Students"), ("questions", "Questions")]
+    if mistakes is not None:
+        nav.append(("mistakes", "Mistakes"))
+    if items is not None:
+        nav.append(("items", "Item analysis"))
     if similarity is not None:
         nav.append(("similar", "Similar answers"))
     sections = [
@@ -473,6 +530,8 @@ def write_report(
         *_late_section(grades),
         *_students_section(grades, summary, out_dir),
         *_question_section(grades),
+        *(_mistakes_section(mistakes) if mistakes is not None else []),
+        *(_items_section(items) if items is not None else []),
     ]
     if similarity is not None:  # the pipeline compared the answers
         sections.append(f'<section id="similar">{similarity_html(list(similarity))}</section>')
