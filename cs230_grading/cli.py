@@ -4,6 +4,8 @@
     cs230-grade samples [--force]    # write the sample class into submitted/
     cs230-grade run [--workers N] [--scheduler ADDR] [--db-url URL]
     cs230-grade report               # re-read the gradebook (after manual grading)
+    ... run|report --canvas-roster FILE [--canvas-id-column COL]
+                                     # also write reports/canvas.csv for a Canvas import
     cs230-grade collect --lms-zip FILE [--lms canvas] [--force]
                                      # unpack an LMS download into submitted/<id>/midterm/
     cs230-grade new-question qN_slug --title T --points P
@@ -16,6 +18,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from .course import Course, NbgraderError
 
@@ -67,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "writes the gradebook (the default with --scheduler)")
         p.add_argument("--no-feedback", action="store_true", help="skip feedback HTML")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        add_canvas_options(p)
 
     run = sub.add_parser("run", help="grade everything under submitted/")
     add_run_options(run)
@@ -76,11 +80,34 @@ def build_parser() -> argparse.ArgumentParser:
     samples.add_argument("--force", action="store_true", help="overwrite existing samples")
     report = sub.add_parser("report", help="rebuild the report and CSVs from the gradebook")
     report.add_argument("--db-url", default=None)
+    add_canvas_options(report)
     add_collect_parser(sub)
     from .scaffold import add_parser as add_new_question_parser
 
     add_new_question_parser(sub)
     return parser
+
+
+def add_canvas_options(p: argparse.ArgumentParser) -> None:
+    from .lms_export import DEFAULT_ASSIGNMENT_COLUMN, DEFAULT_ID_COLUMN
+
+    p.add_argument("--canvas-roster", metavar="FILE", default=None,
+                   help="a Canvas gradebook export (Grades > Export): also write "
+                        "reports/canvas.csv, to import into Canvas")
+    p.add_argument("--canvas-id-column", default=DEFAULT_ID_COLUMN,
+                   help="the roster's column that holds the nbgrader student ids "
+                        f"(default: {DEFAULT_ID_COLUMN!r})")
+    p.add_argument("--canvas-column", default=DEFAULT_ASSIGNMENT_COLUMN,
+                   help=f"the assignment column to write (default: {DEFAULT_ASSIGNMENT_COLUMN!r})")
+
+
+def canvas_options(args: argparse.Namespace) -> Any:
+    """The Canvas export the command line asks for, or None."""
+    from .pipeline import CanvasOptions
+
+    if not getattr(args, "canvas_roster", None):
+        return None
+    return CanvasOptions(Path(args.canvas_roster), args.canvas_id_column, args.canvas_column)
 
 
 def add_collect_parser(sub: argparse._SubParsersAction) -> None:
@@ -144,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             result = run_pipeline(root, workers=args.workers, scheduler=args.scheduler,
                                   db_url=db_url, feedback=not args.no_feedback,
                                   progress=not args.no_progress,
-                                  shared_nothing=args.shared_nothing)
+                                  shared_nothing=args.shared_nothing,
+                                  canvas=canvas_options(args))
             return result.exit_code
         if args.command == "collect":
             return run_collect(root, args)
@@ -155,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             from .pipeline import rebuild_report
 
-            return rebuild_report(root, db_url=db_url).exit_code
+            return rebuild_report(root, db_url=db_url, canvas=canvas_options(args)).exit_code
     except (NbgraderError, FileExistsError, ValueError) as exc:
         print(f"cs230-grade: {exc}", file=sys.stderr)
         return 2

@@ -17,17 +17,27 @@ import dataclasses
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from .autograde import StudentJob, StudentResult, grade_student
-from .course import Course
+from .class_mistakes import count_mistakes, read_mistakes, write_mistakes_csv
+from .course import EXAM_POINTS, Course
 from .cover import honour_code_findings
 from .distributed import grade_all_distributed
 from .engine import SCHEDULER_ENV, GradingEngine
 from .findings import terminal_lines
 from .folders import staged_folder
 from .intake import STAGED_DIR, Finding, stage_submissions
+from .item_analysis import collect_part_scores, item_statistics, write_item_analysis_csv
+from .lms_export import (
+    DEFAULT_ASSIGNMENT_COLUMN,
+    DEFAULT_ID_COLUMN,
+    CanvasRoster,
+    read_canvas_roster,
+    write_canvas_csv,
+)
 from .report import write_report
 from .results import ClassGrades, collect_grades, write_scores_csv
 from .rubric import write_rubric
@@ -64,6 +74,7 @@ def run_pipeline(
     feedback: bool = True,
     progress: bool = True,
     shared_nothing: bool | None = None,
+    canvas: CanvasOptions | None = None,
     out: TextIO = sys.stdout,
 ) -> PipelineResult:
     """Run the whole instructor job on the course at ``course_root``.
@@ -77,6 +88,8 @@ def run_pipeline(
     start = time.perf_counter()
     course = Course(course_root, db_url=db_url)
     say = _printer(out)
+    if canvas is not None:
+        canvas.roster()  # a roster that cannot be used stops the run before any grading
 
     if regenerate_release:
         say("Regenerating release/ from source/ (nbgrader generate_assignment)...")
@@ -111,7 +124,8 @@ def run_pipeline(
                     say(line)
 
     grades = collect_grades(course.db_url, students)
-    report, grades_csv = write_reports(course, grades, findings, export=bool(graded))
+    report, grades_csv = write_reports(course, grades, findings, export=bool(graded),
+                                       canvas=canvas, say=say)
     seconds = time.perf_counter() - start
     result = PipelineResult(grades, findings, report, grades_csv, seconds, graded,
                             student_seconds)
@@ -120,22 +134,53 @@ def run_pipeline(
 
 
 def write_reports(course: Course, grades: ClassGrades, findings: list[Finding], *,
-                  export: bool = True) -> tuple[Path, Path | None]:
+                  export: bool = True, canvas: CanvasOptions | None = None,
+                  say: Callable[[str], None] | None = None) -> tuple[Path, Path | None]:
     """Write ``reports/`` whole: grades.csv (``nbgrader export``), scores_by_question.csv,
-    report.html and the TA rubric. A failure leaves the previous ``reports/`` as it was.
+    mistakes.csv, item_analysis.csv, canvas.csv (with ``canvas``), report.html and the TA
+    rubric. A failure leaves the previous ``reports/`` as it was.
 
     Returns the paths of the report and of grades.csv (None when nobody was graded).
     """
     report_dir = course.root / REPORT_DIR
+    students = [s.student for s in grades.students]
+    notes: list[str] = []
     with staged_folder(report_dir) as fresh:
         if export:
             course.nbgrader("export", f"--to={fresh / 'grades.csv'}")
             write_scores_csv(grades, fresh / "scores_by_question.csv")
+        mistakes = count_mistakes(read_mistakes(course.db_url, students), len(students))
+        write_mistakes_csv(mistakes, fresh / "mistakes.csv")
+        items = item_statistics(collect_part_scores(course.db_url, students))
+        write_item_analysis_csv(items, fresh / "item_analysis.csv")
+        if canvas is not None:
+            totals = {s.student: max(s.total - s.late_penalty, 0.0) for s in grades.students}
+            exported = write_canvas_csv(canvas.roster(), totals, fresh / "canvas.csv",
+                                        assignment_column=canvas.column,
+                                        points_possible=EXAM_POINTS)
+            exported.path = report_dir / "canvas.csv"
+            notes += exported.lines()
         similar = similarity_pairs(course.root / STAGED_DIR, course.release_dir)
         write_similarity_csv(similar, fresh / "similarity.csv")
-        write_report(grades, findings, fresh, similarity=similar)
+        write_report(grades, findings, fresh, similarity=similar, mistakes=mistakes,
+                     items=items, notes=notes)
         write_rubric(course.source_dir, fresh)
+    for line in notes:
+        (say or _printer(sys.stdout))(line)
     return report_dir / "report.html", (report_dir / "grades.csv" if export else None)
+
+
+@dataclasses.dataclass(frozen=True)
+class CanvasOptions:
+    """``--canvas-roster FILE`` (a Canvas gradebook export), the column holding the nbgrader
+    student ids, and the name of the assignment column to write."""
+
+    roster_path: Path
+    id_column: str = DEFAULT_ID_COLUMN
+    column: str = DEFAULT_ASSIGNMENT_COLUMN
+
+    def roster(self) -> CanvasRoster:
+        return read_canvas_roster(self.roster_path, self.id_column)
 
 
 def grade_all(course: Course, students: list[str], *, workers: int | None = None,
@@ -191,12 +236,15 @@ def _summary(result: PipelineResult, say) -> None:
 
 
 def rebuild_report(course_root: str | Path, *, db_url: str | None = None,
+                   canvas: CanvasOptions | None = None,
                    out: TextIO = sys.stdout) -> PipelineResult:
     """Re-export grades and redraw the report from the gradebook (e.g. after manual grading)."""
     start = time.perf_counter()
     course = Course(course_root, db_url=db_url)
+    if canvas is not None:
+        canvas.roster()
     grades = collect_grades(course.db_url)
-    report, grades_csv = write_reports(course, grades, [])
+    report, grades_csv = write_reports(course, grades, [], canvas=canvas, say=_printer(out))
     result = PipelineResult(grades, [], report, grades_csv, time.perf_counter() - start,
                             [s.student for s in grades.students])
     _summary(result, _printer(out))
