@@ -49,7 +49,8 @@ def mistake_messages() -> dict[str, str]:
     from .questions import QUESTIONS
 
     for q in QUESTIONS:
-        importlib.import_module(f"cs230_grading.graders.{q.grader}")
+        if q.grader:
+            importlib.import_module(f"cs230_grading.graders.{q.grader}")
     return {k: str(v) for k, v in MISTAKES.items()}
 
 

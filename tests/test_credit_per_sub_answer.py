@@ -290,3 +290,24 @@ def test_part_vii_carries_forward_only_a_clear_choice() -> None:
     with contextlib.redirect_stdout(io.StringIO()) as said:
         assert q3.check_part_vii(ns) is None
     assert "error carried forward" in said.getvalue()
+
+
+# --- named mistakes as data (issue 18) ------------------------------------------------------------
+@pytest.mark.parametrize("notebook", sorted(VARIANTS))
+def test_each_variant_records_exactly_its_named_mistakes(notebook: str) -> None:
+    """The out-of-kernel pass's record of named mistakes, per part, is what the variant's
+    phrases name (``Variant.expected_mistakes``): its mistake where it costs points, and no
+    second record where the error is carried forward."""
+    points = _points(notebook)
+    checks = GRADERS[notebook].CHECKS
+    wrong = []
+    for variant in VARIANTS[notebook]:
+        if variant.base != "solution":
+            continue
+        ns = _namespace(notebook, variant.answers)
+        recorded = {(gid, m) for gid, check in checks.items()
+                    for m in second_pass.run_check(_Space(ns), check, points[gid]).mistakes}
+        if recorded != variant.expected_mistakes():
+            wrong.append(f"{variant.name}: recorded {sorted(recorded)}, "
+                         f"expected {sorted(variant.expected_mistakes())}")
+    assert not wrong, "\n".join(wrong)

@@ -65,8 +65,9 @@ OUT_G = Mistake("q5.out_g", (
 G_NOT_GPRIME = Mistake("q5.g_not_gprime", (
     "did you use g instead of g'? The chain rule multiplies by the derivative "
     "g'(z) (the activation's g_prime), not by g(z) (erratum E3)."))
-G_NOT_GPRIME_OUT = Mistake("q5.g_not_gprime_output",
-                           G_NOT_GPRIME + " (at the generator's output)")
+G_NOT_GPRIME_OUT = Mistake("q5.g_not_gprime_output", (
+    "did you use g instead of g' at the generator's output? The chain rule multiplies by the "
+    "output activation's derivative g'(z), not by the activation g(z) (erratum E3)."))
 MATMUL = Mistake("q5.matmul", (
     "a matrix product where an elementwise one belongs: (W^{l+1}).T @ dZ^{l+1} is "
     "multiplied by g'(z^l) elementwise (*), not with @."))
@@ -209,7 +210,7 @@ def _pair(result: Any, name: str, summed: float) -> tuple[Any, Any]:
     if np.ndim(result) == 0:
         try:
             if np.isclose(float(result), summed, rtol=1e-6, atol=1e-9):
-                raise GradingError(f"{name} is wrong: {PER_SAMPLE}")
+                raise GradingError(f"{name} is wrong: {PER_SAMPLE}", mistakes=[PER_SAMPLE.id])
         except (TypeError, ValueError):
             pass
     raise GradingError(f"{name} should return a pair (dZ_real, dZ_fake), got "

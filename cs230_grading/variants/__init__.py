@@ -57,6 +57,9 @@ class Variant:
     lost: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
     notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
     base: str = "solution"
+    #: test grade id -> the named mistakes (``Mistake`` ids) the graders must record there,
+    #: when they cannot be told from the phrases (see :meth:`expected_mistakes`)
+    mistakes: Mapping[str, tuple[str, ...]] | None = None
 
     def build(self, source_dir: Path | None = None, release_dir: Path | None = None
               ) -> NotebookNode:
@@ -105,6 +108,30 @@ class Variant:
             raise ValueError(f"{self.notebook}/{self.name}: unknown test cells {sorted(unknown)}")
         return expected
 
+
+    def expected_mistakes(self) -> set[tuple[str, str]]:
+        """``{(test grade id, mistake id)}`` the graders must record for this variant.
+
+        Derived from the phrases in ``failing`` and ``lost``: a phrase that is part of exactly
+        one named mistake of this question's grader means that mistake; a phrase that is
+        part of none (``"not implemented"``) means no named mistake; a phrase that is part
+        of several is an error (use a longer one, or ``mistakes``)."""
+        if self.mistakes is not None:
+            return {(gid, m) for gid, ids in self.mistakes.items() for m in ids}
+        from ..class_mistakes import mistake_messages
+
+        prefix = self.notebook.split("_")[0] + "."
+        messages = {m: text for m, text in mistake_messages().items() if m.startswith(prefix)}
+        phrases = [*self.failing.items(),
+                   *((gid, p) for gid, subs in self.lost.items() for p in subs.values())]
+        found: set[tuple[str, str]] = set()
+        for gid, phrase in phrases:
+            hits = sorted(m for m, text in messages.items() if phrase and phrase in text)
+            if len(hits) > 1:
+                raise ValueError(f"variant {self.name}: {phrase!r} is part of several named "
+                                 f"mistakes ({', '.join(hits)}): use a longer phrase")
+            found |= {(gid, hits[0])} if hits else set()
+        return found
 
     def _lost_points(self, gid: str, points: float) -> float:
         """The points of the sub-answers of ``gid`` listed in ``lost`` (from the split)."""

@@ -57,7 +57,7 @@ BOTH = ("volume", "count")
 VARIANTS: list[Variant] = [
     Variant(NB, "ceil_pooling", "rounds up in the pooling layers (part iv gives 15x15x64)",
             answers={"q3_maxpool_output_shape": CEIL_POOL},
-            lost={"q3_iv_test": {"volume": "ceil"}},
+            lost={"q3_iv_test": {"volume": "ceil mode"}},
             notes={"q3_v_test": CARRIED, "q3_vi_test": CARRIED}),
     Variant(NB, "no_bias", "forgets the Conv biases (1728 instead of 1792)",
             answers={"q3_conv_num_params": NO_BIAS},

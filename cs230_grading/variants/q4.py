@@ -32,7 +32,7 @@ VARIANTS: list[Variant] = [
         NOTEBOOK, "threshold_at_alpha", "part ii thresholds at alpha instead of alpha/H",
         answers={"q4_ii_code": _solution(
             "return np.sign(w_star) * np.maximum(np.abs(w_star) - alpha, 0)")},
-        failing={"q4_ii_test": "instead of alpha/H"},
+        failing={"q4_ii_test": "threshold at alpha instead of alpha/H"},
     ),
     Variant(
         NOTEBOOK, "forgot_sign", "part ii without the factor sign(w*)",

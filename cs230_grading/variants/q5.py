@@ -105,7 +105,7 @@ VARIANTS: list[Variant] = [
     Variant(
         NOTEBOOK, "disc_g_not_gprime", "part i passes g instead of g' (erratum E3)",
         answers={"q5_discriminator_grads": _disc_grads("g")},
-        failing={"q5_i_test": "g instead of g'"},
+        failing={"q5_i_test": "multiplies by the derivative g'(z)"},
     ),
     Variant(
         NOTEBOOK, "grad_wrt_transposed", "part iv uses W_d^1 instead of its transpose",
@@ -116,7 +116,7 @@ VARIANTS: list[Variant] = [
     Variant(
         NOTEBOOK, "gen_average_twice", "part v divides by the batch size again (erratum E5)",
         answers={"q5_generator_grads": _gen_grads(" / m * g_activations[-1].g_prime(Z_g[-1])")},
-        failing={"q5_v_test": "1/n counted twice"},
+        failing={"q5_v_test": "1/n counted twice (here the 1/m)"},
     ),
     Variant(
         NOTEBOOK, "gen_no_output_prime", "part v skips the generator's output activation",
@@ -126,12 +126,12 @@ VARIANTS: list[Variant] = [
     Variant(
         NOTEBOOK, "disc_descent", "part vi descends instead of ascending",
         answers={"q5_discriminator_step": _step("discriminator_step", "-")},
-        failing={"q5_vi_test": "ascent and descent swapped"},
+        failing={"q5_vi_test": "the discriminator maximises L"},
     ),
     Variant(
         NOTEBOOK, "gen_ascent", "part vii ascends instead of descending",
         answers={"q5_generator_step": _step("generator_step", "+")},
-        failing={"q5_vii_test": "ascent and descent swapped"},
+        failing={"q5_vii_test": "the generator minimises L"},
     ),
     Variant(
         NOTEBOOK, "wgan_plus", "part viii with the printed plus sign (erratum E6)",

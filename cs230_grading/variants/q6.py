@@ -102,7 +102,7 @@ VARIANTS: list[Variant] = [
     Variant(
         NB, "global_norm", "one norm for the whole image instead of one per channel",
         answers={"q6_normalize_channels": GLOBAL_NORM},
-        failing={"q6_normalize_test": "global norm"},
+        failing={"q6_normalize_test": "divide by one global norm"},
         # errors carried forward: the layers are graded with the key's normalize_channels
         notes={"q6_loops_test": "your `normalize_channels` is wrong",
                "q6_vectorized_test": "your `normalize_channels` is wrong"},
@@ -110,7 +110,7 @@ VARIANTS: list[Variant] = [
     Variant(
         NB, "loops_softmax_one_axis", "softmax over the rows of the window only",
         answers={"q6_attention_loops": LOOPS_SOFTMAX_ONE_AXIS},
-        failing={"q6_loops_test": "wrong axis"},
+        failing={"q6_loops_test": "not over one row or one column"},
     ),
     Variant(
         NB, "vectorized_softmax_over_channels", "softmax over the output channels",
@@ -147,6 +147,6 @@ VARIANTS: list[Variant] = [
     Variant(
         NB, "num_params_keys_only", "counts k but forgets the value kernel v",
         answers={"q6_num_params": NUM_PARAMS_KEYS_ONLY},
-        failing={"q6_num_params_test": "value kernel"},
+        failing={"q6_num_params_test": "forget the value kernel"},
     ),
 ]
