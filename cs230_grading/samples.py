@@ -59,6 +59,17 @@ def expected_scores(plan: Plan, source_dir: Path | None = None
     return table
 
 
+def expected_mistakes(plan: Plan) -> dict[tuple[str, str, str], set[str]]:
+    """``{(notebook, grade id, mistake id): students}`` derived from the plan: what
+    ``reports/mistakes.csv`` must count (``Variant.expected_mistakes``)."""
+    table: dict[tuple[str, str, str], set[str]] = {}
+    for student, notebooks in plan.items():
+        for nb, variant in notebooks.items():
+            for gid, mistake in variant.expected_mistakes():
+                table.setdefault((nb, gid, mistake), set()).add(student)
+    return table
+
+
 def write_sample_class(course_root: str | Path = REPO_ROOT, plan: Plan | None = None,
                        *, force: bool = False) -> list[str]:
     """Write the sample submissions into ``<course_root>/submitted/``."""

@@ -201,3 +201,45 @@ def test_similarity_report_is_written_and_never_changes_a_score(graded) -> None:
     assert {top["student_a"], top["student_b"]} <= same and float(top["score"]) > 0.9
     assert "sample-blank" not in {r["student_a"] for r in rows} | {r["student_b"] for r in rows}
     assert "<h2>Similar answers" in result.report.read_text()
+
+
+def test_mistakes_csv_counts_what_the_samples_contain(graded) -> None:
+    """Every named mistake built into the sample class is counted once per student who made
+    it (derived from the variants), and nothing else is counted."""
+    from cs230_grading.samples import expected_mistakes
+
+    course, plan, result, _ = graded
+    class_size = len(result.grades.students)
+    with (course.root / "reports" / "mistakes.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    got = {(r["notebook"], r["grade_id"], r["mistake_id"]): set(r["student_ids"].split())
+           for r in rows}
+    assert got == expected_mistakes(plan)
+    assert got, "the partial student's mistakes must be counted"
+    for r in rows:
+        assert int(r["students"]) == len(r["student_ids"].split())
+        assert float(r["share"]) == pytest.approx(int(r["students"]) / class_size, abs=1e-3)
+        assert r["message"]
+    report = (course.root / "reports" / "report.html").read_text(encoding="utf-8")
+    assert "What the class got wrong" in report and "Item analysis" in report
+
+
+def test_item_analysis_matches_a_direct_computation(graded) -> None:
+    """reports/item_analysis.csv against NumPy on the per-part scores of the gradebook."""
+    import numpy as np
+
+    from cs230_grading.item_analysis import collect_part_scores
+
+    course, _, result, _ = graded
+    scores = collect_part_scores(course.db_url, [s.student for s in result.grades.students])
+    with (course.root / "reports" / "item_analysis.csv").open(encoding="utf-8") as fh:
+        rows = {r["grade_id"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {p.grade_id for p in scores.parts}
+    matrix = scores.matrix()
+    for j, part in enumerate(scores.parts):
+        column = matrix[:, j]
+        graded_rows = ~np.isnan(column)
+        assert int(rows[part.grade_id]["n_graded"]) == int(graded_rows.sum())
+        if graded_rows.any():
+            mean = column[graded_rows].mean()
+            assert float(rows[part.grade_id]["mean_score"]) == pytest.approx(mean, abs=1e-3)
