@@ -243,3 +243,31 @@ def test_item_analysis_matches_a_direct_computation(graded) -> None:
         if graded_rows.any():
             mean = column[graded_rows].mean()
             assert float(rows[part.grade_id]["mean_score"]) == pytest.approx(mean, abs=1e-3)
+
+
+def test_canvas_export_from_a_roster_lists_who_is_missing(graded, tmp_path, capsys) -> None:
+    """Runs last: it redraws reports/ from the gradebook with a Canvas roster."""
+    from cs230_grading.cli import main
+
+    course, _, result, _ = graded
+    totals = {s.student: max(s.total - s.late_penalty, 0.0) for s in result.grades.students}
+    roster = tmp_path / "canvas_export.csv"
+    roster.write_text(
+        "Student,ID,SIS User ID,SIS Login ID,Section\n"
+        "    Points Possible,,,,\n"
+        "Full,1,101,sample-full,A\nBlank,2,102,SAMPLE-BLANK,A\nGhost,3,103,ghost,B\n",
+        encoding="utf-8")
+    assert main(["--course", str(course.root), "report", "--canvas-roster", str(roster)]) == 0
+    said = capsys.readouterr().out
+    with (course.root / "reports" / "canvas.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    by_login = {r["SIS Login ID"]: r["CS230 Midterm"] for r in rows[1:]}
+    assert float(by_login["sample-full"]) == pytest.approx(totals["sample-full"])
+    assert float(by_login["SAMPLE-BLANK"]) == pytest.approx(totals["sample-blank"])
+    assert by_login["ghost"] == ""
+    assert "ghost" in said and "sample-partial" in said  # each side's missing, listed
+    report = (course.root / "reports" / "report.html").read_text(encoding="utf-8")
+    assert "sample-partial" in report and "not on the Canvas roster" in report
+    assert main(["--course", str(course.root), "report", "--canvas-roster",
+                 str(tmp_path / "nope.csv")]) == 2
+    assert "no such file" in capsys.readouterr().err
