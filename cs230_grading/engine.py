@@ -7,9 +7,10 @@ with one single-threaded worker process per core; given a scheduler address
 existing cluster instead (a Slurm or Kubernetes one started with dask-jobqueue
 or dask-kubernetes: see docs/cluster.md). Nothing else in the package talks to Dask.
 
-Worker processes load nbgrader once and keep it (see :func:`worker_api`), so
-the ~4 s start-up of an ``nbgrader`` command is paid once per worker, not once
-per student; every notebook still gets a fresh kernel from nbgrader.
+Worker processes load nbgrader once and keep it (a private course per worker, see
+:class:`cs230_grading.distributed.WorkerCourse`), so the ~4 s start-up of an ``nbgrader``
+command is paid once per worker, not once per student; every notebook still gets a fresh
+sandboxed kernel from nbgrader.
 
 Faults. :meth:`GradingEngine.run` keeps at most one task per worker thread in
 flight, so a worker that dies only takes down the task it was running. The
