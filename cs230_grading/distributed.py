@@ -274,6 +274,7 @@ class WorkerCourse:
         os.environ.update(nbgrader_env(kit.env))
         os.environ["CS230_GRADEBOOK_URL"] = self.db_url
         _quiet_sqlalchemy()
+        _validate_metadata_once_per_schema()
         if kit.alembic:
             self._stamp_gradebook(kit.alembic)
         self.api = self._load_api()
@@ -893,6 +894,35 @@ def gradebook_snapshot(db_url: str) -> dict[str, dict[tuple[str, str], tuple[Any
 
 
 # --- small helpers -------------------------------------------------------------------
+def _validate_metadata_once_per_schema() -> None:
+    """nbgrader's cell-metadata check, without re-validating its own schema for every cell.
+
+    ``jsonschema.validate(instance, schema)`` checks ``schema`` itself first; nbgrader calls
+    it for every cell of every notebook (0.1 s a notebook). Here the validator is built once
+    per schema; every cell is still validated against it, with the same error raised.
+    """
+    import types
+
+    import jsonschema
+    from nbgrader.nbgraderformat import common
+
+    if isinstance(common.jsonschema, types.SimpleNamespace):
+        return
+    validators: dict[int, tuple[Any, Any]] = {}
+
+    def validate(instance: Any, schema: Any) -> None:
+        kept = validators.get(id(schema))
+        if kept is None or kept[0] is not schema:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            kept = validators[id(schema)] = (schema, cls(schema))
+        error = jsonschema.exceptions.best_match(kept[1].iter_errors(instance))
+        if error is not None:
+            raise error
+
+    common.jsonschema = types.SimpleNamespace(validate=validate)
+
+
 def _quiet_sqlalchemy() -> None:
     import warnings
 
