@@ -23,8 +23,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
@@ -52,10 +54,50 @@ def course_root_of(path: Path) -> Path | None:
     return None
 
 
+class QuickReadyClient(AsyncKernelClient):
+    """jupyter_client's kernel client, ready 0.2 s sooner.
+
+    Its ``wait_for_ready`` ends by waiting until IOPub stays quiet for 0.2 s: 0.2 s of
+    nothing per notebook (1.4 s per student). Here the wait is the same (a kernel_info
+    reply on the shell channel, then a message on IOPub, which shows IOPub is connected)
+    but the final drain takes what is already there: nbclient ignores IOPub messages that
+    answer another request, so a late status message of kernel_info is harmless.
+    """
+
+    async def _quick_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (math.inf if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                msg = None
+            if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass  # IOPub not connected yet: ask again
+                else:
+                    self._handle_kernel_info_reply(msg)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+        while True:
+            try:
+                await self.iopub_channel.get_msg(timeout=0.005)
+            except Empty:
+                break
+
+    wait_for_ready = _quick_wait_for_ready
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """An ``AsyncKernelManager`` that starts the kernel inside the sandbox."""
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("client_class", f"{__name__}.QuickReadyClient")
         super().__init__(**kwargs)
         self.sandbox_mode = effective_mode()
         self._rundir: str | None = None
