@@ -1,7 +1,8 @@
 """The fan-out: grading tasks on Dask distributed.
 
 One small interface, :class:`GradingEngine`, runs a function over many items
-and yields results as they finish. By default it starts a ``LocalCluster``
+and yields results as they finish (:meth:`GradingEngine.run`, which
+:func:`cs230_grading.distributed.grade_class` uses). By default it starts a ``LocalCluster``
 with one single-threaded worker process per core; given a scheduler address
 (``--scheduler tcp://HOST:8786`` or ``CS230_DASK_SCHEDULER``) it connects to an
 existing cluster instead (a Slurm or Kubernetes one started with dask-jobqueue
@@ -129,25 +130,6 @@ class GradingEngine:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
         self.client = None
-
-    def map(self, func: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[TaskOutcome]:
-        """Yield a :class:`TaskOutcome` per item, in completion order."""
-        from dask.distributed import as_completed
-
-        if self.client is None:
-            raise RuntimeError("use GradingEngine as a context manager")
-        items = list(items)
-        futures = [
-            self.client.submit(_safe_call, func, item, pure=False, retries=self.retries,
-                               key=f"grade-{i}-{os.getpid()}-{id(item)}")
-            for i, item in enumerate(items)
-        ]
-        by_key = {f.key: item for f, item in zip(futures, items, strict=True)}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as exc:  # noqa: BLE001 - the worker itself died
-                yield TaskOutcome(by_key[future.key], error=f"worker failed: {exc}")
 
     def run_on_workers(self, func: Callable[[], Any]) -> dict[str, Any]:
         """Run ``func()`` once on every current worker (best effort: clean-up, warm-up)."""
