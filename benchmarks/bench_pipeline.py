@@ -1,12 +1,26 @@
-"""Benchmark: the pipeline's Dask fan-out against plain serial ``nbgrader autograde``.
+"""Benchmark: ``cs230-grade run`` against stock serial nbgrader, on one class, in one run.
 
-Both grade the same synthetic class (default 40 students x 6 notebooks, a seeded
-mix of model answers, blanks and mistakes) in two scratch copies of the course,
-side by side in one run. The script checks that every cell's score is
-identical, then prints notebooks per second for both and their ratio.
+Both sides grade the same class in two scratch copies of the course, with the course's
+own ``nbgrader_config.py`` (so both run every notebook in the sandboxed kernel):
 
-    python benchmarks/bench_pipeline.py                 # 40 students, one worker per core
-    python benchmarks/bench_pipeline.py --students 4    # a quick run
+* **stock**: ``nbgrader autograde midterm`` then ``nbgrader generate_feedback midterm``,
+  one student after another, as an instructor without this kit would;
+* **pipeline**: what ``cs230-grade run`` does (:func:`cs230_grading.pipeline.run_pipeline`:
+  release regenerated, intake, a LocalCluster of one worker per core, autograde, the
+  out-of-kernel second pass and the feedback on the workers, the driver writing the
+  gradebook, the exports and the report), timed from start to the report.
+
+The class is the sample class (full, blank, partial and seeded random mixes of the named
+mistakes) plus, unless ``--no-tamper``, submissions of ``tests/adversarial`` that tamper
+with the grading (stock nbgrader trusts them; the pipeline's second pass does not). The
+script checks that every student who does not tamper has the same total on both sides,
+prints both times and their ratio, and a per-student breakdown of the pipeline's time
+(kernel start, execution, kernel stop, nbgrader's bookkeeping, second pass, feedback,
+driver write). The machine's load average is printed before and after: on a shared
+machine the ratio says as much about the neighbours as about the code.
+
+    python benchmarks/bench_pipeline.py                  # 19 students + 3 tampering
+    python benchmarks/bench_pipeline.py --students 3     # a quick run (sample-* only)
 """
 
 from __future__ import annotations
@@ -19,57 +33,109 @@ import tempfile
 import time
 from pathlib import Path
 
-from cs230_grading.course import NOTEBOOKS, Course
-from cs230_grading.intake import stage_submissions
-from cs230_grading.pipeline import grade_all
+from cs230_grading.course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT, Course
+from cs230_grading.distributed import PHASES
+from cs230_grading.pipeline import run_pipeline
+from cs230_grading.results import collect_grades
 from cs230_grading.samples import sample_plan, write_sample_class
 
+#: submissions of tests/adversarial/attacks.py that change their own score in the kernel
+TAMPERING = ("adv-patch-builtins", "adv-input-transformer", "adv-patch-numpy")
+SAMPLES = ("sample-full", "sample-blank", "sample-partial")
 
-def build_course(root: Path, n_students: int) -> Course:
+
+def build_course(root: Path, n_students: int, tamper: bool) -> tuple[Course, list[str]]:
+    """A generated course with the class in ``submitted/``; returns it and the tamperers."""
     course = Course.scratch(root)
     course.generate_assignment()
-    plan = sample_plan(n_random=n_students, seed=4230)
-    plan = {k: v for k, v in plan.items() if k.startswith("student-")}
+    plan = sample_plan(n_random=max(0, n_students - len(SAMPLES)), seed=4230)
+    plan = dict(list(plan.items())[:n_students])
     write_sample_class(root, plan)
-    return course
+    tampering: list[str] = []
+    if tamper:
+        sys.path.insert(0, str(REPO_ROOT))
+        from tests.adversarial.attacks import attacks, write_submission
+
+        for attack in attacks():
+            if attack.student in TAMPERING:
+                write_submission(course, attack)
+                tampering.append(attack.student)
+    return course, tampering
+
+
+def totals(course: Course, students: list[str]) -> dict[str, float]:
+    grades = collect_grades(course.db_url, students).by_student()
+    return {s: round(grades[s].total, 6) for s in students if s in grades}
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--students", type=int, default=19,
+                        help="students of the sample class (default 19)")
+    parser.add_argument("--no-tamper", action="store_true",
+                        help="leave out the tampering submissions")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="cs230-bench-") as tmp:
-        serial = build_course(Path(tmp) / "serial", args.students)
-        fanout = build_course(Path(tmp) / "pipeline", args.students)
-        students = sorted(p.name for p in serial.submitted_root.iterdir())
+        stock, tampering = build_course(Path(tmp) / "stock", args.students, not args.no_tamper)
+        ours, _ = build_course(Path(tmp) / "pipeline", args.students, not args.no_tamper)
+        students = sorted(p.name for p in stock.submitted_root.iterdir())
         n_notebooks = len(students) * len(NOTEBOOKS)
+        print(f"class: {len(students)} students ({len(tampering)} tampering) x "
+              f"{len(NOTEBOOKS)} notebooks = {n_notebooks} notebooks; "
+              f"{args.workers} workers on {os.cpu_count()} cores")
+        print(f"before: {load()}", flush=True)
 
         start = time.perf_counter()
-        serial.autograde()
-        t_serial = time.perf_counter() - start
+        stock.autograde(check=False)  # a failed notebook is a score, not the end of the run
+        stock.nbgrader("generate_feedback", ASSIGNMENT, "--force", check=False)
+        t_stock = time.perf_counter() - start
+        print(f"stock serial nbgrader autograde + generate_feedback: {t_stock:7.1f} s  "
+              f"({n_notebooks / t_stock:.2f} notebooks/s)", flush=True)
 
-        stage_submissions(fanout.root, fanout.source_dir)
+        os.environ.pop("CS230_SECOND_PASS", None)  # the pipeline as shipped: second pass on
         start = time.perf_counter()
-        results = grade_all(fanout, students, workers=args.workers, feedback=False,
-                            progress=False, out=io.StringIO())
-        t_fanout = time.perf_counter() - start
-        failed = [s for s, r in results.items() if not r.success]
+        result = run_pipeline(ours.root, workers=args.workers, progress=False,
+                              out=io.StringIO())
+        t_ours = time.perf_counter() - start
+        print(f"cs230-grade run (sandbox, second pass, feedback): {t_ours:7.1f} s  "
+              f"({n_notebooks / t_ours:.2f} notebooks/s)")
+        print(f"after: {load()}")
+        print(f"ratio stock/pipeline: {t_stock / t_ours:.2f}x")
 
-        mismatched = [s for s in students if serial.scores(s) != fanout.scores(s)]
-        serial_rate = n_notebooks / t_serial
-        fanout_rate = n_notebooks / t_fanout
-        print(f"class: {len(students)} students x {len(NOTEBOOKS)} notebooks = "
-              f"{n_notebooks} notebooks; {args.workers} workers on {os.cpu_count()} cores")
-        print(f"serial nbgrader autograde : {t_serial:7.1f} s  {serial_rate:6.2f} notebooks/s")
-        print(f"pipeline (Dask, in-process): {t_fanout:7.1f} s  {fanout_rate:6.2f} notebooks/s")
-        print(f"ratio pipeline/serial: {fanout_rate / serial_rate:.2f}x")
-        print(f"scores identical: {not mismatched}" + (f" (differ: {mismatched})"
-                                                       if mismatched else ""))
+        honest = [s for s in students if s not in tampering]
+        a, b = totals(stock, honest), totals(ours, honest)
+        mismatched = [s for s in honest if a.get(s) != b.get(s)]
+        print(f"totals identical for the {len(honest)} students who do not tamper: "
+              f"{not mismatched}" + (f" (differ: {[(s, a.get(s), b.get(s)) for s in mismatched]})"
+                                     if mismatched else ""))
+        for s in tampering:
+            print(f"  tampering {s}: stock {a.get(s, totals(stock, [s]).get(s))}, "
+                  f"pipeline {totals(ours, [s]).get(s)}")
+        failed = sorted(set(students) - set(result.graded))
         if failed:
-            print(f"grading failed for: {failed}")
+            print(f"not graded by the pipeline: {failed}")
+
+        print()
+        print("pipeline, seconds per student on its worker (driver_write on the driver):")
+        head = " ".join(f"{p:>12}" for p in PHASES)
+        print(f"{'student':<24}{head} {'total':>8}")
+        rows = result.timings
+        for s in sorted(rows):
+            cells = " ".join(f"{rows[s].get(p, 0.0):12.2f}" for p in PHASES)
+            print(f"{s:<24}{cells} {sum(rows[s].values()):8.2f}")
+        if rows:
+            mean = {p: sum(r.get(p, 0.0) for r in rows.values()) / len(rows) for p in PHASES}
+            cells = " ".join(f"{mean[p]:12.2f}" for p in PHASES)
+            print(f"{'mean':<24}{cells} {sum(mean.values()):8.2f}")
+            print(f"stock nbgrader, mean per student (one process): {t_stock / len(students):.2f}")
         return 1 if mismatched or failed else 0
 
 

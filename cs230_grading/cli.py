@@ -65,9 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--db-url", default=None,
                        help="gradebook SQLAlchemy URL (default: $CS230_GRADEBOOK_URL, "
                             "else sqlite gradebook.db in the course root)")
-        p.add_argument("--shared-nothing", action="store_true", default=None,
-                       help="grade in a private course on each worker; the driver alone "
-                            "writes the gradebook (the default with --scheduler)")
         p.add_argument("--no-feedback", action="store_true", help="skip feedback HTML")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         add_canvas_options(p)
@@ -171,7 +168,6 @@ def main(argv: list[str] | None = None) -> int:
             result = run_pipeline(root, workers=args.workers, scheduler=args.scheduler,
                                   db_url=db_url, feedback=not args.no_feedback,
                                   progress=not args.no_progress,
-                                  shared_nothing=args.shared_nothing,
                                   canvas=canvas_options(args))
             return result.exit_code
         if args.command == "collect":

@@ -22,7 +22,14 @@ kills its worker is re-run elsewhere by the scheduler; after a bounded number
 of worker deaths it is marked ``crashed`` in the ledger and reported, and the
 rest of the class goes on.
 
-``grade_all_distributed`` has the contract of :func:`cs230_grading.pipeline.grade_all`.
+Everything per student runs on the worker: nbgrader's autograde, the out-of-kernel second
+pass (:mod:`cs230_grading.second_pass`, reconciled in the private gradebook against the
+central rows the task carries, so that the feedback shows the scores kept) and the feedback
+HTML. The driver stages, writes, and applies the pass's overrides with the same rule against
+the central gradebook as it is when it writes (an instructor's manual grade wins).
+
+This is the pipeline's only grading path, on a ``LocalCluster`` by default and on a
+scheduler's cluster with ``--scheduler`` (:mod:`cs230_grading.engine`).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import json
 import os
 import shutil
 import sys
@@ -40,12 +48,13 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from .autograde import StudentResult
 from .budget import Overrun, overrun_findings, student_clock
+from .class_mistakes import replace_student_mistakes
 from .course import ASSIGNMENT, Course, nbgrader_env
 from .engine import GradingEngine
 from .folders import staged_folder
@@ -86,6 +95,18 @@ class SubmissionTask:
     feedback: bool = True
     duedate: dt.datetime | None = None
     extension: dt.timedelta | None = None
+    #: the central gradebook's manual scores and comments of this student, and the
+    #: overrides the out-of-kernel pass wrote before (``second_pass/<student>.json``): the
+    #: worker's pass reconciles against them, so an instructor's grade wins there too
+    manual_scores: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
+    manual_comments: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    pass_ledger: dict[str, float] = dataclasses.field(default_factory=dict)
+    second_pass: bool = True
+
+
+#: the phases of one student's grading that :attr:`GradedSubmission.timings` reports
+PHASES = ("kernel_start", "execution", "kernel_stop", "bookkeeping", "second_pass", "feedback",
+          "driver_write")
 
 
 @dataclasses.dataclass
@@ -112,6 +133,16 @@ class GradedSubmission:
     feedback: dict[str, bytes] = dataclasses.field(default_factory=dict)
     #: notebooks that ran out of their time budget in the kernel
     overruns: list[Overrun] = dataclasses.field(default_factory=list)
+    #: report lines of the worker's passes (second pass, static scan, limits, time budgets)
+    findings: list[Any] = dataclasses.field(default_factory=list)
+    #: ``"<notebook>/<grade id>"`` -> score the out-of-kernel pass keeps over the kernel's
+    overrides: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: (notebook, cell id, lines the out-of-kernel pass wrote in the cell's manual comment)
+    pass_comments: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    #: (notebook, grade id, mistake id): the named mistakes the out-of-kernel pass recognised
+    mistakes: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    #: seconds by phase (see :data:`PHASES`); the driver adds ``driver_write``
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -129,6 +160,8 @@ class ClassRun:
     seconds: float = 0.0
     #: driver time spent writing files and gradebook rows (the one serial part)
     write_seconds: float = 0.0
+    #: student -> seconds by phase (:data:`PHASES`), for the benchmark's breakdown
+    timings: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> list[str]:
         lines = [f"graded {len(self.graded)}, unchanged since the last run {len(self.skipped)}, "
@@ -244,6 +277,7 @@ class WorkerCourse:
         os.environ.update(nbgrader_env(kit.env))
         os.environ["CS230_GRADEBOOK_URL"] = self.db_url
         _quiet_sqlalchemy()
+        _validate_metadata_once_per_schema()
         if kit.alembic:
             self._stamp_gradebook(kit.alembic)
         self.api = self._load_api()
@@ -281,12 +315,18 @@ class WorkerCourse:
     def _clear(self, student: str) -> None:
         for top in ("submitted", "autograded", "feedback"):
             shutil.rmtree(self.root / top / student, ignore_errors=True)
+        (self.root / "second_pass" / f"{student}.json").unlink(missing_ok=True)
 
     def grade(self, task: SubmissionTask) -> GradedSubmission:
+        """Autograde, second pass and feedback for one submission, all in this course."""
         from nbgrader.api import Gradebook, MissingEntry
+
+        from .sandbox.kernel import KERNEL_SECONDS
 
         start = time.perf_counter()
         student = task.student
+        timings: dict[str, float] = dict.fromkeys(PHASES[:-1], 0.0)
+        KERNEL_SECONDS.clear()
         self._clear(student)
         folder = self.root / "submitted" / student / ASSIGNMENT
         for rel, data in task.files.items():
@@ -299,12 +339,20 @@ class WorkerCourse:
                 gb.remove_submission(ASSIGNMENT, student)
             if task.extension:
                 gb.add_submission(ASSIGNMENT, student, extension=task.extension)
+        findings: list[Any] = []
+        mistakes: list[tuple[str, str, str]] = []
         try:
             with _chdir(self.root), student_clock() as clock:
                 result = self.api.autograde(ASSIGNMENT, student, force=True, create=True)
                 log = result.get("log", "")
+                if result.get("success") and task.second_pass:
+                    tick = time.perf_counter()
+                    findings, mistakes = self._second_pass(task)
+                    timings["second_pass"] = time.perf_counter() - tick
                 if result.get("success") and task.feedback:
+                    tick = time.perf_counter()
                     fb = self.api.generate_feedback(ASSIGNMENT, student, force=True)
+                    timings["feedback"] = time.perf_counter() - tick
                     log += fb.get("log", "")
                     if not fb.get("success"):
                         result = {"success": False, "error": fb.get("error", "feedback failed")}
@@ -312,16 +360,55 @@ class WorkerCourse:
                                       error=_last_line(result.get("error", "")),
                                       host=os.uname().nodename, overruns=clock.overruns)
             if graded.success:
-                self._collect(graded, folder)
+                graded.findings = findings + overrun_findings(student, clock.overruns)
+                graded.mistakes = mistakes
+                self._collect(graded, folder, task)
         finally:
             self._clear(student)
             with Gradebook(self.db_url) as gb, contextlib.suppress(MissingEntry):
                 gb.remove_submission(ASSIGNMENT, student)
         graded.seconds = time.perf_counter() - start
+        timings["kernel_start"] = KERNEL_SECONDS["kernel_start"]
+        timings["kernel_stop"] = KERNEL_SECONDS["kernel_stop"]
+        timings["execution"] = max(0.0, KERNEL_SECONDS["kernel"] - timings["kernel_start"]
+                                   - timings["kernel_stop"])
+        timings["bookkeeping"] = max(0.0, graded.seconds - sum(timings.values()))
+        graded.timings = timings
         return graded
 
-    def _collect(self, out: GradedSubmission, folder: Path) -> None:
+    def _second_pass(self, task: SubmissionTask
+                     ) -> tuple[list[Any], list[tuple[str, str, str]]]:
+        """The out-of-kernel pass, here on the worker, reconciled in the private gradebook.
+
+        The private gradebook is first given the central rows the rule needs (manual scores
+        and comments, the pass's earlier overrides), so the feedback rendered next shows the
+        scores that are kept; the driver then applies the same rule to the central gradebook.
+        """
+        from nbgrader.api import Gradebook, MissingEntry
+
+        from .autograde import StudentJob
+        from .second_pass import LEDGER_DIR, check_student_fully
+
+        student = task.student
+        with Gradebook(self.db_url) as gb:
+            for (nb, gid), score in task.manual_scores.items():
+                with contextlib.suppress(MissingEntry):
+                    gb.find_grade(gid, nb, ASSIGNMENT, student).manual_score = score
+            for (nb, cell), text in task.manual_comments.items():
+                with contextlib.suppress(MissingEntry):
+                    gb.find_comment(cell, nb, ASSIGNMENT, student).manual_comment = text
+            gb.db.commit()
+        ledger = self.root / LEDGER_DIR / f"{student}.json"
+        ledger.parent.mkdir(parents=True, exist_ok=True)
+        ledger.write_text(json.dumps(task.pass_ledger), encoding="utf-8")
+        done = check_student_fully(StudentJob(str(self.root), self.db_url, student,
+                                                   task.feedback, "submitted"))
+        return list(done.findings), list(done.mistakes)
+
+    def _collect(self, out: GradedSubmission, folder: Path, task: SubmissionTask) -> None:
         from nbgrader.api import Gradebook
+
+        from .second_pass import COMMENT_TAG, LEDGER_DIR
 
         present = {p.stem for p in folder.glob("*.ipynb")}
         with Gradebook(self.db_url) as gb:
@@ -332,8 +419,16 @@ class WorkerCourse:
                     out.submitted.append(nb.name)
                     out.penalties[nb.name] = nb.late_submission_penalty
                     out.comments += [(nb.name, c.name, c.auto_comment) for c in nb.comments]
+                    for c in nb.comments:
+                        tagged = [ln for ln in (c.manual_comment or "").splitlines()
+                                  if ln.startswith(COMMENT_TAG)]
+                        if tagged:
+                            out.pass_comments.append((nb.name, c.name, "\n".join(tagged)))
                 out.grades += [(nb.name, g.name, g.auto_score, bool(g.needs_manual_grade))
                                for g in nb.grades]
+        ledger = self.root / LEDGER_DIR / f"{out.student}.json"
+        if task.second_pass and ledger.exists():
+            out.overrides = json.loads(ledger.read_text(encoding="utf-8"))
         for attr, top in (("autograded", "autograded"), ("feedback", "feedback")):
             files = _tree_files(self.root / top / out.student / ASSIGNMENT)
             setattr(out, attr, {k: zlib.compress(v, 6) for k, v in files.items()})
@@ -433,13 +528,11 @@ def _write_tree(target: Path, files: Mapping[str, bytes]) -> None:
 
 
 def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: GradedSubmission,
-                  retries: int, worker: str,
-                  before_ledger: Callable[[], None] | None = None) -> None:
+                  retries: int, worker: str) -> None:
     """Driver only: write one graded submission's files, then its scores and ledger row.
 
-    Scores and ledger row are one transaction, unless ``before_ledger`` (a check that
-    reads the committed scores, such as the out-of-kernel pass) must run between them;
-    a crash in between leaves no ledger row, so a re-run grades the student again.
+    Scores, the out-of-kernel pass's overrides and the ledger row are one transaction; the
+    pass's own record of its overrides (``second_pass/<student>.json``) follows the commit.
     """
     from nbgrader.api import (
         Comment,
@@ -483,25 +576,91 @@ def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: Grade
             session.flush()
             grades, comments, notebooks = _submission_rows(session, sub.id)
             present = set(res.submitted)
+            earlier = _pass_ledger(course, res.student)
             for nb_name, grade_id, auto, manual in res.grades:
                 grade = grades[(nb_name, grade_id)]
                 grade.auto_score = auto
                 # nbgrader's rule: an earlier manual score keeps the cell in review
                 grade.needs_manual_grade = manual or (
-                    nb_name in present and grade.manual_score is not None)
+                    nb_name in present and grade.manual_score is not None
+                    and not _pass_wrote(earlier, f"{nb_name}/{grade_id}", grade.manual_score))
             for nb_name, cell_id, text in res.comments:
                 comments[(nb_name, cell_id)].auto_comment = text
             for nb_name, penalty in res.penalties.items():
                 notebooks[nb_name].late_submission_penalty = penalty
-            if before_ledger is not None:
-                session.commit()
-                before_ledger()
+            kept = _apply_overrides(grades, comments, earlier, res) if task.second_pass \
+                else None
+            # the report lines travel with the row: a resumed run reports them again
+            note = json.dumps([dataclasses.asdict(f) for f in res.findings])
+            if task.second_pass:  # what the class got wrong, with the scores it explains
+                replace_student_mistakes(gb, res.student, res.mistakes)
             _upsert_ledger(gb, table, res.student, submission_sha=task.sha, kit_sha=kit_sha,
-                           status="graded", retries=retries, writes=1, worker=worker, note="")
+                           status="graded", retries=retries, writes=1, worker=worker, note=note)
             session.commit()
         except Exception:
             session.rollback()
             raise
+    if kept is not None:
+        _write_pass_ledger(course, res.student, kept)
+
+
+def _pass_ledger(course: Course, student: str) -> dict[str, float]:
+    """The overrides the out-of-kernel pass wrote for ``student`` (``second_pass/*.json``)."""
+    from .second_pass import LEDGER_DIR
+
+    path = course.root / LEDGER_DIR / f"{student}.json"
+    if not path.exists():
+        return {}
+    return {k: float(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+
+
+def _write_pass_ledger(course: Course, student: str, kept: Mapping[str, float]) -> None:
+    from .second_pass import LEDGER_DIR
+
+    path = course.root / LEDGER_DIR / f"{student}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dict(kept), indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _pass_wrote(earlier: Mapping[str, float], key: str, manual: Any) -> bool:
+    """True when a cell's manual score is the one the out-of-kernel pass wrote there."""
+    return manual is not None and key in earlier and abs(float(manual) - earlier[key]) < 1e-9
+
+
+def _apply_overrides(grades: Mapping[tuple[str, str], Any], comments: Mapping[tuple[str, str], Any],
+                     earlier: Mapping[str, float], res: GradedSubmission) -> dict[str, float]:
+    """The rule of :func:`cs230_grading.second_pass.reconcile`, on the central gradebook.
+
+    The worker decided the overrides against the central rows it was given; here they are
+    applied against the rows as they are now: a manual score an instructor set (one the
+    pass did not write) is never replaced. Returns the overrides kept.
+    """
+    from .second_pass import COMMENT_TAG
+
+    kept: dict[str, float] = {}
+    for (nb_name, grade_id), grade in grades.items():
+        key = f"{nb_name}/{grade_id}"
+        ours = _pass_wrote(earlier, key, grade.manual_score)
+        if grade.manual_score is not None and not ours:
+            continue  # an instructor's own grade wins over both passes
+        if key in res.overrides:
+            grade.manual_score = kept[key] = float(res.overrides[key])
+            grade.needs_manual_grade = False
+        elif ours:
+            grade.manual_score = None
+    for nb_name, cell_id, text in res.pass_comments:
+        comment = comments.get((nb_name, cell_id))
+        lines = [ln for ln in text.splitlines()
+                 if f"{nb_name}/{ln[len(COMMENT_TAG):].strip().split(':')[0]}" in kept]
+        if comment is None or not lines:
+            continue
+        ids = {ln[len(COMMENT_TAG):].strip().split(":")[0] for ln in lines}
+        mine = [ln for ln in (comment.manual_comment or "").splitlines()
+                if not any(ln.startswith(f"{COMMENT_TAG} {gid}:") for gid in ids)]
+        comment.manual_comment = "\n".join([*mine, *lines])
+    return kept
 
 
 def _submission_rows(session: Any, submission_id: str) -> tuple[dict, dict, dict]:
@@ -551,6 +710,44 @@ def _gradebook_inputs(db_url: str, students: Iterable[str]
     return duedate, extensions
 
 
+def _manual_rows(db_url: str) -> tuple[dict[str, dict[tuple[str, str], float]],
+                                       dict[str, dict[tuple[str, str], str]]]:
+    """Every manual score and manual comment of the midterm, by student: two queries.
+
+    ``({student: {(notebook, grade id): score}}, {student: {(notebook, cell): text}})``
+    """
+    from nbgrader.api import (
+        Assignment,
+        BaseCell,
+        Comment,
+        Grade,
+        Gradebook,
+        Notebook,
+        SubmittedAssignment,
+        SubmittedNotebook,
+    )
+
+    def rows(session: Any, kind: Any, column: Any) -> Iterator[tuple[str, str, str, Any]]:
+        return (session.query(SubmittedAssignment.student_id, Notebook.name, BaseCell.name,
+                              column)
+                .join(BaseCell, BaseCell.id == kind.cell_id)
+                .join(SubmittedNotebook, SubmittedNotebook.id == kind.notebook_id)
+                .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+                .join(SubmittedAssignment,
+                      SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+                .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+                .filter(Assignment.name == ASSIGNMENT, column.isnot(None)))
+
+    scores: dict[str, dict[tuple[str, str], float]] = {}
+    texts: dict[str, dict[tuple[str, str], str]] = {}
+    with Gradebook(db_url) as gb:
+        for student, nb, cell, value in rows(gb.db, Grade, Grade.manual_score):
+            scores.setdefault(student, {})[(nb, cell)] = float(value)
+        for student, nb, cell, value in rows(gb.db, Comment, Comment.manual_comment):
+            texts.setdefault(student, {})[(nb, cell)] = str(value)
+    return scores, texts
+
+
 # --- the driver ----------------------------------------------------------------------
 def grade_class(course: Course, students: list[str], *, workers: int | None = None,
                 scheduler: str | None = None, feedback: bool = True, progress: bool = True,
@@ -567,6 +764,8 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
     kit = build_kit(course)
     ledger = read_ledger(course.db_url) if resume else {}
     duedate, extensions = _gradebook_inputs(course.db_url, students)
+    second_pass = _second_pass_enabled()
+    manual_scores, manual_comments = _manual_rows(course.db_url) if second_pass else ({}, {})
     run = ClassRun({})
     tasks: list[SubmissionTask] = []
     for student in students:
@@ -585,10 +784,15 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
                 run.skipped.append(student)
                 run.results[student] = StudentResult(
                     student=student, success=True, seconds=0.0,
-                    log="unchanged since it was graded: not graded again")
+                    log="unchanged since it was graded: not graded again",
+                    findings=_ledger_findings(row["note"]))
                 continue
-        tasks.append(SubmissionTask(student, files, sha, feedback, duedate,
-                                    extensions.get(student)))
+        tasks.append(SubmissionTask(
+            student, files, sha, feedback, duedate, extensions.get(student),
+            manual_scores=manual_scores.get(student, {}),
+            manual_comments=manual_comments.get(student, {}),
+            pass_ledger=_pass_ledger(course, student) if second_pass else {},
+            second_pass=second_pass))
 
     if tasks:
         with (
@@ -604,8 +808,11 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
                 if outcome.retries:
                     run.retried[task.student] = outcome.retries
                 tick = time.perf_counter()
-                run.results[task.student] = _settle(course, kit, task, outcome, run, submitted)
-                run.write_seconds += time.perf_counter() - tick
+                run.results[task.student] = _settle(course, kit, task, outcome, run)
+                write = time.perf_counter() - tick
+                run.write_seconds += write
+                if outcome.ok and outcome.value is not None and outcome.value.timings:
+                    run.timings[task.student] = {**outcome.value.timings, "driver_write": write}
                 bar.set_postfix_str(terminal_text(task.student))
                 bar.update()
             engine.run_on_workers(release_worker_courses)
@@ -614,7 +821,7 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
 
 
 def _settle(course: Course, kit: CourseKit, task: SubmissionTask, outcome: Any,
-            run: ClassRun, submitted: str) -> StudentResult:
+            run: ClassRun) -> StudentResult:
     """Turn one task outcome into a result, writing what it graded."""
     retried = (f"; retried after {outcome.retries} worker death(s)" if outcome.retries else "")
     if outcome.killed_workers:
@@ -630,59 +837,42 @@ def _settle(course: Course, kit: CourseKit, task: SubmissionTask, outcome: Any,
     if not res.success:
         return StudentResult(student=task.student, success=False, seconds=res.seconds,
                              log=res.log, error=(res.error or "nbgrader failed") + retried)
-    findings: list[Any] = overrun_findings(task.student, res.overruns)
-
-    def second_pass() -> None:
-        # the student's time budget counts what the kernel pass used on the worker
-        with student_clock(used=res.seconds) as clock:
-            findings.extend(_second_pass(course, task.student, submitted, task.feedback))
-        findings.extend(overrun_findings(task.student, clock.overruns))
-
     try:
-        record_graded(course, kit.sha, task, res, outcome.retries, outcome.worker,
-                      before_ledger=second_pass if _second_pass_enabled() else None)
+        record_graded(course, kit.sha, task, res, outcome.retries, outcome.worker)
     except Exception as exc:  # noqa: BLE001 - one student's write must not stop the class
         return StudentResult(student=task.student, success=False, seconds=res.seconds,
                              log=res.log, error=f"could not record the grades: "
                              f"{type(exc).__name__}: {_last_line(str(exc))}")
     run.graded.append(task.student)
     log = res.log + (f"\n[cs230] graded on {outcome.worker}{retried}\n")
-    extra = {"findings": findings} if "findings" in _RESULT_FIELDS else {}
     return StudentResult(student=task.student, success=True, seconds=res.seconds, log=log,
-                         **extra)
+                         findings=list(res.findings),
+                         second_pass_seconds=res.timings.get("second_pass", 0.0))
 
 
-_RESULT_FIELDS = {f.name for f in dataclasses.fields(StudentResult)}
+def _ledger_findings(note: str) -> list[Any]:
+    """The report lines a ledger row kept (empty for rows written before they were kept)."""
+    from .intake import Finding
+
+    try:
+        rows = json.loads(note) if note.startswith("[") else []
+        return [Finding(**row) for row in rows]
+    except (ValueError, TypeError):
+        return []
 
 
 def _second_pass_enabled() -> bool:
-    """The out-of-kernel pass of :mod:`cs230_grading.second_pass`, where it exists and is on."""
-    try:
-        from .autograde import second_pass_enabled
-    except ImportError:
-        return False
+    """The out-of-kernel pass of :mod:`cs230_grading.second_pass` (on unless turned off)."""
+    from .autograde import second_pass_enabled
+
     return bool(second_pass_enabled())
-
-
-def _second_pass(course: Course, student: str, submitted: str, feedback: bool) -> list[Any]:
-    """Run the out-of-kernel pass on the driver, against the central course and gradebook.
-
-    It reconciles with the central gradebook (an instructor's manual grade wins), so it
-    runs where that gradebook is; see docs/cluster.md for moving its compute to workers.
-    """
-    from .autograde import StudentJob
-    from .second_pass import check_student
-
-    found, _seconds = check_student(StudentJob(str(course.root), course.db_url, student,
-                                               feedback, submitted))
-    return list(found)
 
 
 def grade_all_distributed(course: Course, students: list[str], *, workers: int | None = None,
                           scheduler: str | None = None, feedback: bool = True,
                           progress: bool = True, out: TextIO = sys.stdout
                           ) -> dict[str, StudentResult]:
-    """Drop-in for :func:`cs230_grading.pipeline.grade_all` on shared-nothing workers."""
+    """:func:`grade_class`, its summary lines printed: ``{student: StudentResult}``."""
     run = grade_class(course, students, workers=workers, scheduler=scheduler,
                       feedback=feedback, progress=progress, out=out)
     if run.skipped or run.retried or run.crashed:
@@ -712,6 +902,35 @@ def gradebook_snapshot(db_url: str) -> dict[str, dict[tuple[str, str], tuple[Any
 
 
 # --- small helpers -------------------------------------------------------------------
+def _validate_metadata_once_per_schema() -> None:
+    """nbgrader's cell-metadata check, without re-validating its own schema for every cell.
+
+    ``jsonschema.validate(instance, schema)`` checks ``schema`` itself first; nbgrader calls
+    it for every cell of every notebook (0.1 s a notebook). Here the validator is built once
+    per schema; every cell is still validated against it, with the same error raised.
+    """
+    import types
+
+    import jsonschema
+    from nbgrader.nbgraderformat import common
+
+    if isinstance(common.jsonschema, types.SimpleNamespace):
+        return
+    validators: dict[int, tuple[Any, Any]] = {}
+
+    def validate(instance: Any, schema: Any) -> None:
+        kept = validators.get(id(schema))
+        if kept is None or kept[0] is not schema:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            kept = validators[id(schema)] = (schema, cls(schema))
+        error = jsonschema.exceptions.best_match(kept[1].iter_errors(instance))
+        if error is not None:
+            raise error
+
+    common.jsonschema = types.SimpleNamespace(validate=validate)
+
+
 def _quiet_sqlalchemy() -> None:
     import warnings
 

@@ -1,15 +1,17 @@
 """The fan-out: grading tasks on Dask distributed.
 
 One small interface, :class:`GradingEngine`, runs a function over many items
-and yields results as they finish. By default it starts a ``LocalCluster``
+and yields results as they finish (:meth:`GradingEngine.run`, which
+:func:`cs230_grading.distributed.grade_class` uses). By default it starts a ``LocalCluster``
 with one single-threaded worker process per core; given a scheduler address
 (``--scheduler tcp://HOST:8786`` or ``CS230_DASK_SCHEDULER``) it connects to an
 existing cluster instead (a Slurm or Kubernetes one started with dask-jobqueue
 or dask-kubernetes: see docs/cluster.md). Nothing else in the package talks to Dask.
 
-Worker processes load nbgrader once and keep it (see :func:`worker_api`), so
-the ~4 s start-up of an ``nbgrader`` command is paid once per worker, not once
-per student; every notebook still gets a fresh kernel from nbgrader.
+Worker processes load nbgrader once and keep it (a private course per worker, see
+:class:`cs230_grading.distributed.WorkerCourse`), so the ~4 s start-up of an ``nbgrader``
+command is paid once per worker, not once per student; every notebook still gets a fresh
+sandboxed kernel from nbgrader.
 
 Faults. :meth:`GradingEngine.run` keeps at most one task per worker thread in
 flight, so a worker that dies only takes down the task it was running. The
@@ -128,25 +130,6 @@ class GradingEngine:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
         self.client = None
-
-    def map(self, func: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[TaskOutcome]:
-        """Yield a :class:`TaskOutcome` per item, in completion order."""
-        from dask.distributed import as_completed
-
-        if self.client is None:
-            raise RuntimeError("use GradingEngine as a context manager")
-        items = list(items)
-        futures = [
-            self.client.submit(_safe_call, func, item, pure=False, retries=self.retries,
-                               key=f"grade-{i}-{os.getpid()}-{id(item)}")
-            for i, item in enumerate(items)
-        ]
-        by_key = {f.key: item for f, item in zip(futures, items, strict=True)}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as exc:  # noqa: BLE001 - the worker itself died
-                yield TaskOutcome(by_key[future.key], error=f"worker failed: {exc}")
 
     def run_on_workers(self, func: Callable[[], Any]) -> dict[str, Any]:
         """Run ``func()`` once on every current worker (best effort: clean-up, warm-up)."""

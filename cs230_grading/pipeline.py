@@ -2,7 +2,10 @@
 
 1. regenerate ``release/`` from ``source/`` (``nbgrader generate_assignment``);
 2. check every submission under ``submitted/<student>/midterm/`` and stage what can be graded;
-3. autograde and generate feedback for every student, in parallel on Dask, with a progress bar;
+3. grade every student on Dask workers (a ``LocalCluster`` here, or a scheduler's cluster):
+   nbgrader's autograde, the out-of-kernel second pass and the feedback HTML on the worker,
+   the driver alone writing the gradebook and the folders (:mod:`cs230_grading.distributed`:
+   resume through the ledger, ``crashed`` marks), with a progress bar;
 4. export the grades (``nbgrader export``) and a per-question CSV;
 5. write the report (score distributions, per-student table, manual grading queue).
 
@@ -14,19 +17,16 @@ terminal and the report).
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .autograde import StudentJob, StudentResult, grade_student
 from .class_mistakes import count_mistakes, read_mistakes, write_mistakes_csv
 from .course import EXAM_POINTS, Course
 from .cover import honour_code_findings
-from .distributed import grade_all_distributed
-from .engine import SCHEDULER_ENV, GradingEngine
+from .distributed import grade_class
 from .findings import terminal_lines
 from .folders import staged_folder
 from .intake import STAGED_DIR, Finding, stage_submissions
@@ -58,6 +58,8 @@ class PipelineResult:
     graded: list[str]
     #: wall-clock seconds each graded student took on its worker
     student_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: student -> seconds by phase (``distributed.PHASES``) for the students graded this run
+    timings: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -73,17 +75,16 @@ def run_pipeline(
     regenerate_release: bool = True,
     feedback: bool = True,
     progress: bool = True,
-    shared_nothing: bool | None = None,
     canvas: CanvasOptions | None = None,
     out: TextIO = sys.stdout,
 ) -> PipelineResult:
     """Run the whole instructor job on the course at ``course_root``.
 
-    ``shared_nothing`` picks how workers grade: ``False``, in-process against the shared
-    course folder and gradebook (the fast default on one machine); ``True``, in a private
-    course on each worker, with the driver alone writing the gradebook (needed on a
-    cluster without a shared filesystem). ``None`` means: shared-nothing when a scheduler
-    address is given (``--scheduler`` or ``CS230_DASK_SCHEDULER``).
+    Workers grade in a private course each, the driver alone writing the gradebook
+    (:func:`cs230_grading.distributed.grade_class`): ``workers`` local processes on a
+    ``LocalCluster`` (default: one per core), or the cluster of the scheduler at
+    ``scheduler`` (or ``CS230_DASK_SCHEDULER``). A re-run resumes: students graded against
+    an unchanged submission and course are not graded again.
     """
     start = time.perf_counter()
     course = Course(course_root, db_url=db_url)
@@ -102,14 +103,16 @@ def run_pipeline(
     students = intake.students
     graded: list[str] = []
     student_seconds: dict[str, float] = {}
+    timings: dict[str, dict[str, float]] = {}
     if students:
         say(f"Autograding {len(students)} students on "
             f"{'the cluster at ' + scheduler if scheduler else 'this machine'}...")
-        if shared_nothing is None:
-            shared_nothing = bool(scheduler or os.environ.get(SCHEDULER_ENV))
-        grade = grade_all_distributed if shared_nothing else grade_all
-        results = grade(course, students, workers=workers, scheduler=scheduler,
-                            feedback=feedback, progress=progress, out=out)
+        run = grade_class(course, students, workers=workers, scheduler=scheduler,
+                          feedback=feedback, progress=progress, out=out)
+        if run.skipped or run.retried or run.crashed:
+            for line in run.summary():
+                say(line)
+        results, timings = run.results, run.timings
         for student in students:
             res = results.get(student)
             if res is None or not res.success:
@@ -128,7 +131,7 @@ def run_pipeline(
                                        canvas=canvas, say=say)
     seconds = time.perf_counter() - start
     result = PipelineResult(grades, findings, report, grades_csv, seconds, graded,
-                            student_seconds)
+                            student_seconds, timings)
     _summary(result, say)
     return result
 
@@ -181,32 +184,6 @@ class CanvasOptions:
 
     def roster(self) -> CanvasRoster:
         return read_canvas_roster(self.roster_path, self.id_column)
-
-
-def grade_all(course: Course, students: list[str], *, workers: int | None = None,
-              scheduler: str | None = None, feedback: bool = True, progress: bool = True,
-              out: TextIO = sys.stdout) -> dict[str, StudentResult]:
-    """Autograde (and give feedback to) every student on the engine; one result each."""
-    from tqdm import tqdm
-
-    jobs = [StudentJob(str(course.root), course.db_url, s, feedback, STAGED_DIR)
-            for s in students]
-    results: dict[str, StudentResult] = {}
-    env = course.env()
-    with (
-        GradingEngine(workers=workers, scheduler=scheduler, env=env) as engine,
-        tqdm(total=len(jobs), unit="student", desc="grading", disable=not progress,
-             file=out, dynamic_ncols=True) as bar,
-    ):
-        for outcome in engine.map(grade_student, jobs):
-            student = outcome.item.student
-            if outcome.ok:
-                results[student] = outcome.value
-            else:
-                results[student] = StudentResult(student, False, 0.0, error=outcome.error or "")
-            bar.set_postfix_str(terminal_text(student))
-            bar.update()
-    return results
 
 
 def _printer(out: TextIO):

@@ -35,6 +35,7 @@ TA reads exactly what the student typed, as text.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -102,8 +103,12 @@ def is_inert(markup: str) -> bool:
     return _cleaner.clean(markup) == _normaliser.linkify(markup)
 
 
+@functools.lru_cache(maxsize=4096)
 def markdown_is_inert(source: str) -> bool:
-    """True when the HTML that nbconvert (so the formgrader) renders from ``source`` is inert."""
+    """True when the HTML that nbconvert (so the formgrader) renders from ``source`` is inert.
+
+    Cached by source: the release's markdown cells are the same in every submission, and each
+    is checked when autograding and again when rendering the feedback."""
     from nbconvert.filters.markdown import markdown2html
 
     return is_inert(markdown2html(source))

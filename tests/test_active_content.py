@@ -3,7 +3,7 @@
 The payload submission of :mod:`tests.adversarial.active_content` carries every kind of
 active content in its outputs and answers. Stock nbconvert (what the formgrader and the
 feedback use) renders most of it live; the kit's :class:`SanitizeStudentContent` leaves none
-of it, on the default path and on the shared-nothing (cluster) path, in the autograded
+of it, on the pipeline's (shared-nothing) grading path, in the autograded
 notebook and in the feedback HTML, while honest answers, plots and tables still render.
 """
 
@@ -114,17 +114,16 @@ def test_clean_html_keeps_tables_and_escapes_the_rest() -> None:
     assert "javascript:" not in out
 
 
-# -- graded for real: the default path and the cluster (shared-nothing) path ----------
-@pytest.fixture(scope="module", params=["default", "shared-nothing"])
-def graded(request, tmp_path_factory) -> Course:
-    course = Course.scratch(tmp_path_factory.mktemp(f"active-{request.param}"))
+# -- graded for real, on the pipeline's (shared-nothing) grading path ----------------
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> Course:
+    course = Course.scratch(tmp_path_factory.mktemp("active"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CS230_EXECUTE_TIMEOUT", "30")
         course.generate_assignment()
         write_payload_submission(course)
         run_pipeline(course.root, workers=1, feedback=True, progress=False,
-                     regenerate_release=False, shared_nothing=request.param != "default",
-                     out=io.StringIO())
+                     regenerate_release=False, out=io.StringIO())
     return course
 
 

@@ -101,15 +101,13 @@ def planted(monkeypatch: pytest.MonkeyPatch, postgres_server) -> str:
     return postgres_server.create_database(f"leak_{secrets.token_hex(4)}", password=PASSWORD)
 
 
-@pytest.mark.parametrize("shared_nothing", [False, True], ids=["default", "cluster"])
-def test_grading_shows_students_no_secret(tmp_path: Path, planted: str,
-                                          shared_nothing: bool) -> None:
+def test_grading_shows_students_no_secret(tmp_path: Path, planted: str) -> None:
     course = Course.scratch(tmp_path, db_url=planted)
     course.generate_assignment()
     course.add_submission("prober", {NOTEBOOK: probe_submission(course)})
     out = io.StringIO()
     result = run_pipeline(tmp_path, db_url=planted, workers=1, progress=False,
-                          shared_nothing=shared_nothing, regenerate_release=False, out=out)
+                          regenerate_release=False, out=out)
     assert result.graded == ["prober"], out.getvalue()
 
     printed = probe_output(course, "prober")

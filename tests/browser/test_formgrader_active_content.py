@@ -29,8 +29,8 @@ from adversarial.active_content import (
 )
 from playwright.sync_api import expect
 
-from cs230_grading.autograde import StudentJob, grade_student
 from cs230_grading.course import Course
+from cs230_grading.distributed import grade_class
 from cs230_grading.notebooks import write_notebook
 
 pytestmark = pytest.mark.browser
@@ -45,9 +45,9 @@ def payload_graded(sample_class: Any, course: Course) -> Course:
     """The payload student graded in the session's course (after the sample class)."""
     sample_class.wait()
     write_payload_submission(course)
-    result = grade_student(StudentJob(str(course.root), course.db_url, STUDENT,
-                                      feedback=False))
-    assert result.success, result.error
+    run = grade_class(course, [STUDENT], workers=1, feedback=False, progress=False,
+                      submitted="submitted")
+    assert run.results[STUDENT].success, run.results[STUDENT].error
     return course
 
 
