@@ -101,10 +101,11 @@ def mistakes_table(gb: Any) -> Any:
     return table
 
 
-def replace_student_mistakes(gb: Any, student: str,
+def replace_student_mistakes(gb: Any, table: Any, student: str,
                              mistakes: Iterable[tuple[str, str, str]]) -> None:
-    """Replace ``student``'s rows in the caller's transaction (no commit here)."""
-    table = mistakes_table(gb)
+    """Replace ``student``'s rows in the caller's transaction (no commit here). ``table``:
+    :func:`mistakes_table`, created before the transaction starts writing (SQLite lets one
+    connection write at a time)."""
     gb.db.execute(table.delete().where((table.c.assignment == ASSIGNMENT)
                                        & (table.c.student == student)))
     rows = [{"assignment": ASSIGNMENT, "student": student, "notebook": nb, "grade_id": gid,

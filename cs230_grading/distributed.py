@@ -54,7 +54,7 @@ from typing import Any, TextIO
 
 from .autograde import StudentResult
 from .budget import Overrun, overrun_findings, student_clock
-from .class_mistakes import replace_student_mistakes
+from .class_mistakes import mistakes_table, replace_student_mistakes
 from .course import ASSIGNMENT, Course, nbgrader_env
 from .engine import GradingEngine
 from .folders import staged_folder
@@ -549,6 +549,7 @@ def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: Grade
         _write_tree(course.feedback_dir(res.student), res.feedback)
     with Gradebook(course.db_url) as gb:
         table = _ledger(gb)
+        mistakes = mistakes_table(gb)
         session = gb.db
         try:
             try:
@@ -593,7 +594,7 @@ def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: Grade
             # the report lines travel with the row: a resumed run reports them again
             note = json.dumps([dataclasses.asdict(f) for f in res.findings])
             if task.second_pass:  # what the class got wrong, with the scores it explains
-                replace_student_mistakes(gb, res.student, res.mistakes)
+                replace_student_mistakes(gb, mistakes, res.student, res.mistakes)
             _upsert_ledger(gb, table, res.student, submission_sha=task.sha, kit_sha=kit_sha,
                            status="graded", retries=retries, writes=1, worker=worker, note=note)
             session.commit()
