@@ -857,7 +857,8 @@ def _ledger_findings(note: str) -> list[Any]:
 
     try:
         rows = json.loads(note) if note.startswith("[") else []
-        return [Finding(**row) for row in rows]
+        return [Finding(**{k: tuple(v) if isinstance(v, list) else v for k, v in row.items()})
+                for row in rows]  # JSON has no tuples: the evidence comes back as a list
     except (ValueError, TypeError):
         return []
 
