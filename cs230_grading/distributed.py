@@ -851,6 +851,13 @@ def _settle(course: Course, kit: CourseKit, task: SubmissionTask, outcome: Any,
                          second_pass_seconds=res.timings.get("second_pass", 0.0))
 
 
+def ledger_findings(db_url: str, students: Iterable[str]) -> list[Any]:
+    """The report lines of the last run for ``students``, from their graded ledger rows."""
+    rows = read_ledger(db_url)
+    return [f for s in students if (row := rows.get(s)) and row["status"] == "graded"
+            for f in _ledger_findings(row["note"] or "")]
+
+
 def _ledger_findings(note: str) -> list[Any]:
     """The report lines a ledger row kept (empty for rows written before they were kept)."""
     from .intake import Finding

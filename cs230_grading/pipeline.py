@@ -26,7 +26,7 @@ from typing import TextIO
 from .class_mistakes import count_mistakes, read_mistakes, write_mistakes_csv
 from .course import EXAM_POINTS, Course
 from .cover import honour_code_findings
-from .distributed import grade_class
+from .distributed import grade_class, ledger_findings
 from .findings import terminal_lines
 from .folders import staged_folder
 from .intake import STAGED_DIR, Finding, stage_submissions
@@ -214,15 +214,20 @@ def _summary(result: PipelineResult, say) -> None:
 
 def rebuild_report(course_root: str | Path, *, db_url: str | None = None,
                    canvas: CanvasOptions | None = None,
-                   out: TextIO = sys.stdout) -> PipelineResult:
-    """Re-export grades and redraw the report from the gradebook (e.g. after manual grading)."""
+                   out: TextIO | None = None) -> PipelineResult:
+    """Re-export grades and redraw the report from the gradebook (e.g. after manual grading).
+
+    The last run's findings come back from the ledger, where each graded student's row keeps
+    them, so the redrawn report still says who needs attention."""
     start = time.perf_counter()
     course = Course(course_root, db_url=db_url)
+    say = _printer(out or sys.stdout)
     if canvas is not None:
         canvas.roster()
     grades = collect_grades(course.db_url)
-    report, grades_csv = write_reports(course, grades, [], canvas=canvas, say=_printer(out))
-    result = PipelineResult(grades, [], report, grades_csv, time.perf_counter() - start,
+    findings = ledger_findings(course.db_url, [s.student for s in grades.students])
+    report, grades_csv = write_reports(course, grades, findings, canvas=canvas, say=say)
+    result = PipelineResult(grades, findings, report, grades_csv, time.perf_counter() - start,
                             [s.student for s in grades.students])
-    _summary(result, _printer(out))
+    _summary(result, say)
     return result

@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from cs230_grading.course import RELEASE_STAGING, Course
-from cs230_grading.samples import expected_scores, sample_plan
+from cs230_grading.samples import expected_mistakes, expected_scores, sample_plan
 
 BROKEN = "q3_conv_architectures"
 
@@ -79,6 +79,10 @@ def test_demo_grades_the_sample_class_with_nothing_activated(demo) -> None:
     for name in ("report.html", "rubric.md", "scores_by_question.csv"):
         assert (course.root / "reports" / name).is_file(), name
     assert "Nothing needs attention." in proc.stdout
+    # what the class got wrong: every named mistake in the samples, counted per student
+    mistakes = csv.DictReader((course.root / "reports" / "mistakes.csv").open())
+    assert {(r["notebook"], r["grade_id"], r["mistake_id"]): set(r["student_ids"].split())
+            for r in mistakes} == expected_mistakes(plan)
 
 
 def test_report_rebuilds_with_nothing_activated(demo, venv_bin, newcomer_env) -> None:
