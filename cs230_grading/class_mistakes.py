@@ -131,19 +131,19 @@ def read_mistakes(db_url: str, students: Iterable[str] | None = None
 # --- the plot -----------------------------------------------------------------------------------
 def mistakes_figure(counts: Sequence[MistakeCount], title: str, top: int = 6) -> Any:
     """Horizontal bars: the ``top`` most common mistakes of one question, as a share of the
-    class (a matplotlib figure; the caller saves or embeds it)."""
-    import textwrap
-
+    class, labelled by part and mistake id (a matplotlib figure; the caller saves or embeds
+    it, with the messages beside it)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
     shown = sorted(counts, key=lambda c: -len(c.students))[:top]
-    labels = ["\n".join(textwrap.wrap(f"{c.grade_id}: {c.message}", 60)[:3]) for c in shown]
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.75 * len(shown)))
+    labels = [f"{c.grade_id.removesuffix('_test')}: {c.mistake_id.split('.', 1)[-1]}"
+              for c in shown]
+    fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.45 * len(shown)))
     ax.barh(range(len(shown)), [100 * c.share for c in shown], color="#8c1515")
-    ax.set_yticks(range(len(shown)), labels, fontsize=7.5)
+    ax.set_yticks(range(len(shown)), labels, fontsize=8)
     ax.invert_yaxis()
     for i, c in enumerate(shown):
         ax.text(100 * c.share, i, f" {len(c.students)}", va="center", fontsize=8)

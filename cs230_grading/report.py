@@ -27,7 +27,7 @@ from .class_mistakes import MistakeCount, mistakes_figure
 from .course import ASSIGNMENT, EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
 from .findings import Group, count
 from .intake import Finding
-from .item_analysis import FLAG_BELOW, ItemStats, item_figure
+from .item_analysis import FLAG_BELOW, FLAG_FEW, MIN_STUDENTS, ItemStats, item_figure
 from .late import late_by
 from .questions import QUESTIONS
 from .results import ClassGrades, StudentGrades
@@ -432,11 +432,15 @@ def _question_section(grades: ClassGrades) -> list[str]:
 
 
 # -- what the class got wrong, and item analysis -----------------------------------------------
+#: mistakes shown per question (bars and the messages to explain); mistakes.csv has them all
+TOP_MISTAKES = 5
+
+
 def _mistakes_section(counts: Sequence[MistakeCount]) -> list[str]:
     out = ['<div id="mistakes"></div><h2>What the class got wrong</h2>',
            "<p>The named mistakes the hidden tests recognised, per question, most common first "
            "(each student counted once per part; <code>mistakes.csv</code> lists the students). "
-           "The message under each bar is what the student read, and what to explain to the "
+           "Under each chart, the message the student read: what to explain to the "
            "class.</p>"]
     if not counts:
         return [*out, "<p>No named mistake was recognised.</p>"]
@@ -445,14 +449,20 @@ def _mistakes_section(counts: Sequence[MistakeCount]) -> list[str]:
         mine = [c for c in counts if c.notebook == name]
         if not mine:
             continue
-        fig = mistakes_figure(mine, TITLES[name])
+        ranked = sorted(mine, key=lambda c: -len(c.students))
+        fig = mistakes_figure(ranked, TITLES[name], top=TOP_MISTAKES)
+        board = "".join(
+            f"<li><b>{_e(c.grade_id.removesuffix('_test'))}: "
+            f"{_e(c.mistake_id.split('.', 1)[-1])}</b> ({count(len(c.students), 'student')}): "
+            f"{_e(c.message)}</li>" for c in ranked[:TOP_MISTAKES])
         rows = [(c.grade_id, c.mistake_id, len(c.students), f"{100 * c.share:.0f}%", c.message)
-                for c in sorted(mine, key=lambda c: -len(c.students))]
+                for c in ranked]
+        more = (f"<details><summary>all {len(ranked)} mistakes</summary>"
+                f"{_table(['part', 'mistake', 'students', 'share', 'message'], rows)}</details>"
+                if len(ranked) > TOP_MISTAKES else "")
         out.append(f'<section class="question"><h3>{_e(TITLES[name])}</h3>'
                    f'<div class="figure">{_img(_png(fig), "common mistakes: " + TITLES[name])}'
-                   "</div><details><summary>every mistake with its message</summary>"
-                   f"{_table(['part', 'mistake', 'students', 'share', 'message'], rows)}"
-                   "</details></section>")
+                   f'</div><ol class="board">{board}</ol>{more}</section>')
     return [*out, "</div>"]
 
 
@@ -467,12 +477,16 @@ def _items_section(stats: Sequence[ItemStats]) -> list[str]:
         return [*out, "<p>No part was graded.</p>"]
     out.append(f'<div class="figure">{_img(_png(item_figure(stats)), "item analysis")}</div>')
     flagged = [(s.part.grade_id, s.n_graded, _fmt3(s.difficulty), _fmt3(s.discrimination),
-                s.flag) for s in stats if s.flag]
+                s.flag) for s in stats if s.flag and s.flag != FLAG_FEW]
+    few = [s.part.grade_id for s in stats if s.flag == FLAG_FEW]
     if flagged:
         out += ["<h3>Parts to check</h3>",
                 _table(["part", "graded", "difficulty", "discrimination", "why"], flagged)]
     else:
         out.append("<p>No part is flagged.</p>")
+    if few:
+        out.append(f"<p>Fewer than {MIN_STUDENTS} graded students, so no discrimination yet: "
+                   f"{_e(', '.join(few))}.</p>")
     return out
 
 
