@@ -387,7 +387,7 @@ class WorkerCourse:
         from nbgrader.api import Gradebook, MissingEntry
 
         from .autograde import StudentJob
-        from .second_pass import LEDGER_DIR, check_student_fully
+        from .second_pass import LEDGER_DIR, check_student
 
         student = task.student
         with Gradebook(self.db_url) as gb:
@@ -401,7 +401,7 @@ class WorkerCourse:
         ledger = self.root / LEDGER_DIR / f"{student}.json"
         ledger.parent.mkdir(parents=True, exist_ok=True)
         ledger.write_text(json.dumps(task.pass_ledger), encoding="utf-8")
-        done = check_student_fully(StudentJob(str(self.root), self.db_url, student,
+        done = check_student(StudentJob(str(self.root), self.db_url, student,
                                                    task.feedback, "submitted"))
         return list(done.findings), list(done.mistakes)
 

@@ -686,14 +686,9 @@ class StudentCheck:
     mistakes: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
 
-def check_student(job: Any) -> tuple[list[Any], float]:
-    """Out-of-kernel pass, gradebook overrides and report lines for one graded student."""
-    done = check_student_fully(job)
-    return done.findings, done.seconds
-
-
-def check_student_fully(job: Any) -> StudentCheck:
-    """:func:`check_student`, with the named mistakes the checks recognised."""
+def check_student(job: Any) -> StudentCheck:
+    """Out-of-kernel pass, gradebook overrides, report lines and recognised named mistakes
+    for one graded student."""
     from .findings import CRASHED, LIMIT, SCAN, TAMPERING
     from .intake import Finding
     from .tamper_scan import scan_folder

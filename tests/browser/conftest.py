@@ -461,16 +461,24 @@ class Lab:
                 urllib.request.urlopen(req, timeout=10).close()
 
 
-@pytest.fixture
-def lab(browser_context: Any, lab_server: LabServer) -> Iterator[Lab]:
+@contextlib.contextmanager
+def open_lab(browser_context: Any, server: Any) -> Iterator[Lab]:
+    """A new page on ``server``'s JupyterLab that records console errors; its kernels are
+    stopped when it closes."""
     page = browser_context.new_page()
-    helper = Lab(page, lab_server)
+    helper = Lab(page, server)
     page.on("console", lambda msg: helper.console_errors.append(msg.text)
             if msg.type == "error" else None)
     page.on("pageerror", lambda exc: helper.console_errors.append(f"page error: {exc}"))
     yield helper
     page.close()
     helper.shutdown_kernels()
+
+
+@pytest.fixture
+def lab(browser_context: Any, lab_server: LabServer) -> Iterator[Lab]:
+    with open_lab(browser_context, lab_server) as helper:
+        yield helper
 
 
 @pytest.fixture

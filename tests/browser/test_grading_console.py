@@ -56,14 +56,8 @@ def console_lab(console_course: Course, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 def console(browser_context: Any, console_lab: Any, browser_helpers: Any) -> Iterator[Any]:
-    page = browser_context.new_page()
-    helper = browser_helpers.Lab(page, console_lab)
-    page.on("console", lambda msg: helper.console_errors.append(msg.text)
-            if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: helper.console_errors.append(f"page error: {exc}"))
-    yield helper
-    page.close()
-    helper.shutdown_kernels()
+    with browser_helpers.open_lab(browser_context, console_lab) as helper:
+        yield helper
 
 
 def _export(course: Course) -> dict[str, float]:
