@@ -169,6 +169,14 @@ class Course:
                 raise NbgraderError(self._release_failure(proc.stdout + proc.stderr))
             replace_folder(self.release_dir, built)
 
+    def export_grades(self, to: Path) -> None:
+        """What ``nbgrader export --to=TO`` writes (its ``CsvExportPlugin``), in this process."""
+        from nbgrader.api import Gradebook
+        from nbgrader.plugins import CsvExportPlugin
+
+        with Gradebook(self.db_url) as gb:
+            CsvExportPlugin(to=str(to)).export(gb)
+
     def _release_failure(self, log: str) -> str:
         """One line: which source notebook stopped ``generate_assignment``, and why."""
         errors = re.findall(r"^\s*(?:[\w.]+(?:Error|Exception)): (.+)$", log, re.M)

@@ -59,6 +59,7 @@ from .course import ASSIGNMENT, Course, nbgrader_env
 from .engine import GradingEngine
 from .folders import staged_folder
 from .intake import STAGED_DIR
+from .sandbox import forkserver
 from .sanitize import terminal_text
 
 LEDGER = "cs230_ledger"
@@ -285,6 +286,10 @@ class WorkerCourse:
             made = self.api.generate_assignment(ASSIGNMENT, force=True, create=True)
         if not made.get("success"):
             raise RuntimeError(f"generate_assignment failed on the worker: {made.get('error')}")
+        # Kernels start as children of one sandboxed fork server per worker: its sandbox
+        # shows this course's autograded/, which holds the one student being graded.
+        (self.root / "autograded").mkdir(exist_ok=True)
+        forkserver.serve_under(self.root / "autograded")
 
     def _stamp_gradebook(self, version: str) -> None:
         """Create the private gradebook's tables, stamped with the central schema version."""
@@ -445,6 +450,7 @@ def _sweep_dead_courses(base: Path) -> None:
 def release_worker_courses() -> int:
     """Run on each worker at the end of a run: delete its private courses."""
     with _WORKER_LOCK:
+        forkserver.serve_under(None)
         for course in _WORKER_COURSES.values():
             shutil.rmtree(course.root, ignore_errors=True)
         count = len(_WORKER_COURSES)

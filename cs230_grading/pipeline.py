@@ -1,12 +1,13 @@
 """The instructor's main job, in one call.
 
-1. regenerate ``release/`` from ``source/`` (``nbgrader generate_assignment``);
+1. regenerate ``release/`` from ``source/`` (``nbgrader generate_assignment``), unless it is
+   current (:mod:`cs230_grading.release_state`);
 2. check every submission under ``submitted/<student>/midterm/`` and stage what can be graded;
 3. grade every student on Dask workers (a ``LocalCluster`` here, or a scheduler's cluster):
    nbgrader's autograde, the out-of-kernel second pass and the feedback HTML on the worker,
    the driver alone writing the gradebook and the folders (:mod:`cs230_grading.distributed`:
    resume through the ledger, ``crashed`` marks), with a progress bar;
-4. export the grades (``nbgrader export``) and a per-question CSV;
+4. export the grades (nbgrader's CSV export plugin, in this process) and a per-question CSV;
 5. write the report (score distributions, per-student table, manual grading queue).
 
 The exit status is 0 when every submission was read and graded, 1 when
@@ -38,6 +39,7 @@ from .lms_export import (
     read_canvas_roster,
     write_canvas_csv,
 )
+from .release_state import release_is_current, stamp_release
 from .report import write_report
 from .results import ClassGrades, collect_grades, write_scores_csv
 from .rubric import write_rubric
@@ -93,8 +95,13 @@ def run_pipeline(
         canvas.roster()  # a roster that cannot be used stops the run before any grading
 
     if regenerate_release:
-        say("Regenerating release/ from source/ (nbgrader generate_assignment)...")
-        course.generate_assignment()
+        if release_is_current(course):
+            say("release/ is current: source/, release/ and the configuration are unchanged "
+                "since it was generated for this gradebook.")
+        else:
+            say("Regenerating release/ from source/ (nbgrader generate_assignment)...")
+            course.generate_assignment()
+            stamp_release(course)
 
     intake = stage_submissions(course.root, course.source_dir)
     findings = [*intake.findings, *honour_code_findings(course.root / STAGED_DIR, intake.students)]
@@ -139,18 +146,20 @@ def run_pipeline(
 def write_reports(course: Course, grades: ClassGrades, findings: list[Finding], *,
                   export: bool = True, canvas: CanvasOptions | None = None,
                   say: Callable[[str], None] | None = None) -> tuple[Path, Path | None]:
-    """Write ``reports/`` whole: grades.csv (``nbgrader export``), scores_by_question.csv,
+    """Write ``reports/`` whole: grades.csv (as ``nbgrader export``), scores_by_question.csv,
     mistakes.csv, item_analysis.csv, canvas.csv (with ``canvas``), report.html and the TA
     rubric. A failure leaves the previous ``reports/`` as it was.
 
-    Returns the paths of the report and of grades.csv (None when nobody was graded).
+    grades.csv is what ``nbgrader export`` writes (its ``CsvExportPlugin``), without
+    starting an ``nbgrader`` process. Returns the paths of the report and of grades.csv
+    (None when nobody was graded).
     """
     report_dir = course.root / REPORT_DIR
     students = [s.student for s in grades.students]
     notes: list[str] = []
     with staged_folder(report_dir) as fresh:
         if export:
-            course.nbgrader("export", f"--to={fresh / 'grades.csv'}")
+            course.export_grades(fresh / "grades.csv")
             write_scores_csv(grades, fresh / "scores_by_question.csv")
         mistakes = count_mistakes(read_mistakes(course.db_url, students), len(students))
         write_mistakes_csv(mistakes, fresh / "mistakes.csv")

@@ -41,6 +41,9 @@ PRIVATE_NAMES = ("source", "submitted", "staged", "autograded", "feedback", "exc
 #: First uid of the unprivileged users kernels and runners run as (when started as root).
 UID_BASE = {"kernel": 61000, "runner": 63000}
 UID_SPAN = 2000
+#: What the fork server keeps of root inside its sandbox (its children keep nothing): drop a
+#: child to the unprivileged uid, kill every process, empty folders of another uid.
+FORK_SERVER_CAPS = ("CAP_KILL", "CAP_SETUID", "CAP_SETGID", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 #: Size of the private /tmp of a bwrap sandbox (tmpfs is memory: keep it small).
 TMP_BYTES = 256 * (1 << 20)
 
@@ -137,7 +140,7 @@ def private_paths(roots: Iterable[Path]) -> list[Path]:
 
 
 def bwrap_args(*, writable: Sequence[Path], readable: Sequence[Path], hidden: Sequence[Path],
-               cwd: Path, mkdirs: Sequence[Path] = ()) -> list[str]:
+               cwd: Path, mkdirs: Sequence[Path] = (), extra: Sequence[str] = ()) -> list[str]:
     """bubblewrap options: read-only root, private /tmp, no network, hidden private paths.
 
     ``readable`` folders are bound back read-only after hiding (e.g. the student's own
@@ -164,13 +167,20 @@ def bwrap_args(*, writable: Sequence[Path], readable: Sequence[Path], hidden: Se
         args += ["--ro-bind", str(path), str(path)]
     for path in writable:
         args += ["--bind", str(path), str(path)]
-    return [*args, "--chdir", str(cwd)]
+    return [*args, *extra, "--chdir", str(cwd)]
 
 
 def wrap_command(cmd: Sequence[str], *, kind: str, cwd: Path, limits: Limits | None = None,
                  writable: Sequence[Path] = (), readable: Sequence[Path] = (),
-                 hidden: Sequence[Path] = (), mode: str | None = None) -> list[str]:
-    """``cmd`` run under the sandbox: bwrap (if in force), then the rlimit launcher."""
+                 hidden: Sequence[Path] = (), mode: str | None = None,
+                 fork_server: bool = False) -> list[str]:
+    """``cmd`` run under the sandbox: bwrap (if in force), then the rlimit launcher.
+
+    ``fork_server``: ``cmd`` is the fork server (:mod:`cs230_grading.sandbox.zygote`), bwrap
+    only. Started as root, it keeps root and the capabilities it needs to drop its children
+    to the unprivileged uid, to kill every process of the sandbox and to empty its folders;
+    its sandbox also gets a POSIX message-queue folder, which it empties between children.
+    """
     mode = mode or effective_mode()
     if mode == "off":
         return list(cmd)
@@ -179,7 +189,9 @@ def wrap_command(cmd: Sequence[str], *, kind: str, cwd: Path, limits: Limits | N
     python = _python_roots()
     closed = sorted({c for c in (_closed_ancestor(p) for p in python) if c is not None})
     drop = uid if uid is not None and (mode == "bwrap" or not closed) else None
-    launcher = launcher_command(limits, drop)
+    if fork_server and mode != "bwrap":
+        raise ValueError("the fork server runs under bwrap only")
+    launcher = launcher_command(limits, None if fork_server else drop)
     launcher += list(cmd)
     if mode != "bwrap":
         return launcher
@@ -196,8 +208,14 @@ def wrap_command(cmd: Sequence[str], *, kind: str, cwd: Path, limits: Limits | N
                     mkdirs += [d for d in reversed(prefix.parents)
                                if _inside(d, top) and d != top and d not in mkdirs]
     readable = [p for p in (*visible, *readable) if p.exists()]
+    extra: list[str] = []
+    if fork_server:
+        extra += ["--mqueue", "/dev/mqueue"]
+        if os.geteuid() == 0:
+            for cap in FORK_SERVER_CAPS:
+                extra += ["--cap-add", cap]
     return [*bwrap_args(writable=writable, readable=readable, hidden=hidden, cwd=cwd,
-                        mkdirs=mkdirs), *launcher]
+                        mkdirs=mkdirs, extra=extra), *launcher]
 
 
 def launcher_command(limits: Limits, uid: int | None) -> list[str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
+import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
@@ -34,7 +35,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from ..budget import NotebookTimer, current_clock
-from . import Limits, effective_mode, private_paths, sandbox_uid, wrap_command
+from . import Limits, effective_mode, forkserver, private_paths, sandbox_uid, wrap_command
 from .environment import student_environment
 
 #: Text that marks a cell whose output was cut (the report looks for it).
@@ -101,8 +102,13 @@ class SandboxKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self.sandbox_mode = effective_mode()
         self._rundir: str | None = None
+        self._forked = False
         if self.sandbox_mode == "bwrap":
-            self._rundir = tempfile.mkdtemp(prefix="cs230-kernel-")
+            # under the fork server's run folder when one is in use (the zygote's sandbox
+            # shows that folder, and empties it between kernels)
+            served = forkserver.current_rundir()
+            self._rundir = tempfile.mkdtemp(prefix="cs230-kernel-",
+                                            dir=None if served is None else str(served))
             self.transport = "ipc"
             self.ip = os.path.join(self._rundir, "k")
             self.connection_file = os.path.join(self._rundir, "kernel.json")
@@ -122,6 +128,8 @@ class SandboxKernelManager(AsyncKernelManager):
             if self._rundir and uid is not None:
                 os.chown(self._rundir, uid, uid)
                 os.chown(self.connection_file, uid, uid)
+            if self._fork(kernel_cmd, cwd, kw["env"]):
+                return
             roots = [r for r in {course_root_of(cwd), REPO_ROOT} if r is not None]
             kernel_cmd = wrap_command(
                 kernel_cmd, kind="kernel", cwd=cwd,
@@ -129,6 +137,34 @@ class SandboxKernelManager(AsyncKernelManager):
                 readable=[cwd, REPO_ROOT / "cs230_grading"], hidden=private_paths(roots),
                 mode=self.sandbox_mode)
         await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    def _fork(self, kernel_cmd: list[str], cwd: Path, env: dict[str, str]) -> bool:
+        """Start the kernel as a child of the fork server, when it serves ``cwd``."""
+        module = forkserver.kernel_module(kernel_cmd)
+        if self.sandbox_mode != "bwrap" or module is None or self.provisioner is None:
+            return False
+        server = forkserver.server_for(cwd, env)
+        if server is None or self._rundir is None or \
+                Path(self._rundir).parent != server.rundir:
+            return False
+        try:
+            child = server.spawn(module[0], module[1], cwd, env, Path(self._rundir))
+        except forkserver.ForkServerError:
+            return False  # the next kernel gets a new zygote; this one starts as usual
+        provisioner: Any = self.provisioner
+        provisioner.process, provisioner.pid, provisioner.pgid = child, child.pid, None
+        provisioner.cwd = cwd
+        self._forked = True
+        self._reconcile_connection_info(provisioner.connection_info)
+        return True
+
+    def client(self, **kwargs: Any) -> Any:
+        kc = super().client(**kwargs)
+        if self._forked:
+            # A forked kernel binds its sockets within milliseconds, usually just after the
+            # client's first attempt to connect: retry after 5 ms, not ZMQ's default 100 ms.
+            kc.context.setsockopt(zmq.RECONNECT_IVL, 5)
+        return kc
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

@@ -1,0 +1,308 @@
+"""A sandboxed fork server for grading kernels: a fresh process per notebook in milliseconds.
+
+Starting a grading kernel costs a Python start and the imports of ipykernel, NumPy and
+matplotlib, about 0.5 s of CPU per notebook, paid again for every notebook of every student.
+A grading worker (:class:`cs230_grading.distributed.WorkerCourse`) instead calls
+:func:`serve_under` with the folder its students' notebooks are graded in. The first kernel
+started under that folder starts one sandbox (the same bubblewrap sandbox, limits and
+student environment as a kernel's: :func:`cs230_grading.sandbox.wrap_command`) holding a
+*zygote* (:mod:`cs230_grading.sandbox.zygote`) that imports those modules once and never runs
+student code. Every notebook's kernel is then a child forked from it: a fresh process, dropped
+to the unprivileged uid, that has run nothing of anyone's.
+
+Between two kernels the zygote kills every other process of its sandbox and empties
+``/tmp``, the run folder, message queues and IPC objects, so nothing one notebook started or
+wrote reaches the next (``tests/test_fork_server.py``). The sandbox shows the grading folder
+read-only; a worker's folder holds one student at a time.
+
+:class:`ForkedProcess` stands in for jupyter_client's ``Popen`` (poll, wait, signals, kill go
+through the zygote). Whenever the fork server cannot serve (no bubblewrap, a zygote that died
+or stopped answering) the kernel starts the ordinary way, and the broken zygote is replaced at
+the next notebook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import effective_mode, private_paths, sandbox_uid, wrap_command
+
+ZYGOTE_SOURCE = (Path(__file__).with_name("zygote.py")).read_text(encoding="utf-8")
+#: Modules the zygote imports once for every kernel it forks (matplotlib.pyplot is left out:
+#: importing it would switch ipykernel's plot integration on in every notebook).
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+           "ipykernel.debugger", "IPython.core.completer", "numpy", "matplotlib",
+           "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.patches",
+           "PIL.Image")
+
+
+def preload() -> list[str]:
+    """What the zygote imports: :data:`PRELOAD`, then the hidden tests' grader modules (the
+    question table's), each followed by ``module:warm`` when it has a ``warm()`` to run
+    (work every notebook's hidden tests would otherwise repeat, such as timing the key)."""
+    from ..questions import QUESTIONS
+
+    names = list(PRELOAD)
+    for q in QUESTIONS:
+        if q.grader:
+            module = f"cs230_grading.graders.{q.grader}"
+            names.append(module)
+            if hasattr(importlib.import_module(module), "warm"):
+                names.append(f"{module}:warm")
+    return names
+#: Seconds the zygote may take to import and answer, and to answer any later request.
+START_SECONDS = 60.0
+REQUEST_SECONDS = 20.0
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ForkServerError(RuntimeError):
+    """The fork server could not do what was asked; it has been shut down."""
+
+
+class ForkServer:
+    """One zygote in one sandbox, showing ``folder`` read-only."""
+
+    def __init__(self, folder: Path, rundir: Path, *, hidden: Sequence[Path],
+                 env: dict[str, str]) -> None:
+        self.folder = folder
+        self.rundir = rundir
+        self.uid = sandbox_uid("kernel")
+        self._lock = threading.Lock()
+        to_zygote_r, to_zygote_w = os.pipe()
+        from_zygote_r, from_zygote_w = os.pipe()
+        cmd = wrap_command(
+            [sys.executable, "-c", ZYGOTE_SOURCE, str(to_zygote_r), str(from_zygote_w),
+             "-" if self.uid is None else str(self.uid), ",".join(preload()),
+             os.pathsep.join(["/tmp", str(self.rundir), "/dev/mqueue", "/dev/shm"])],
+            kind="kernel", cwd=folder, writable=[self.rundir],
+            readable=[folder, REPO_ROOT / "cs230_grading"], hidden=hidden, mode="bwrap",
+            fork_server=True)
+        try:
+            self.proc = subprocess.Popen(
+                cmd, cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(to_zygote_r, from_zygote_w), start_new_session=True)
+        finally:
+            os.close(to_zygote_r)
+            os.close(from_zygote_w)
+        self.wfd, self.rfd = to_zygote_w, from_zygote_r
+        self._buffer = b""
+        try:
+            self._read(START_SECONDS)
+        except ForkServerError:
+            self.close()
+            raise
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def covers(self, cwd: Path) -> bool:
+        return self.alive and (cwd == self.folder or self.folder in cwd.parents)
+
+    def request(self, message: dict[str, Any], timeout: float = REQUEST_SECONDS
+                ) -> dict[str, Any]:
+        with self._lock:
+            if not self.alive:
+                raise ForkServerError("the fork server is not running")
+            data = (json.dumps(message) + "\n").encode()
+            try:
+                while data:
+                    data = data[os.write(self.wfd, data):]
+            except OSError as exc:
+                self.close()
+                raise ForkServerError(f"the fork server is gone ({exc})") from exc
+            reply = self._read(timeout)
+        if not reply.get("ok"):
+            self.close()
+            raise ForkServerError(str(reply.get("error") or "the fork server failed"))
+        return reply
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            ready = select.select([self.rfd], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                self.close()
+                raise ForkServerError(f"the fork server did not answer within {timeout:g} s")
+            chunk = os.read(self.rfd, 65536)
+            if not chunk:
+                self.close()
+                raise ForkServerError("the fork server exited")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            return json.loads(line)
+        except ValueError as exc:
+            self.close()
+            raise ForkServerError("the fork server sent a malformed reply") from exc
+
+    def spawn(self, module: str, argv: Sequence[str], cwd: Path, env: dict[str, str],
+              keep: Path) -> ForkedProcess:
+        """A fresh child running ``module`` as ``__main__`` with ``argv``, in ``cwd``.
+
+        Every process left in the sandbox is killed first, and its folders emptied but for
+        ``keep`` (the new kernel's own run folder, inside :attr:`rundir`).
+        """
+        reply = self.request({"op": "spawn", "module": module, "argv": list(argv),
+                              "cwd": str(cwd), "env": env, "keep": str(keep)})
+        return ForkedProcess(self, int(reply["pid"]))
+
+    def close(self) -> None:
+        proc, self.proc = getattr(self, "proc", None), None
+        for fd in (getattr(self, "wfd", -1), getattr(self, "rfd", -1)):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.wfd = self.rfd = -1
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+class ForkedProcess:
+    """A child of the zygote, as jupyter_client's provisioner expects a ``Popen`` to be."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, server: ForkServer, pid: int) -> None:
+        self.server = server
+        self.pid = pid  # in the sandbox's PID namespace: only the zygote may signal it
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                self.returncode = self.server.request({"op": "poll", "pid": self.pid})["code"]
+            except ForkServerError:
+                self.returncode = -signal.SIGKILL  # the sandbox is gone, and the kernel with it
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("forked kernel", timeout or 0)
+            time.sleep(0.01)
+        return int(self.returncode or 0)
+
+    def send_signal(self, signum: int) -> None:
+        if signum == signal.SIGKILL:
+            self.kill()
+            return
+        if self.returncode is None:
+            with contextlib.suppress(ForkServerError):
+                self.server.request({"op": "signal", "pid": self.pid, "sig": int(signum)})
+
+    def kill(self) -> None:
+        """Kill the child and every process it left behind; empty the sandbox's folders."""
+        if self.returncode is not None and not self.server.alive:
+            return
+        try:
+            code = self.server.request({"op": "kill", "pid": self.pid})["code"]
+        except ForkServerError:
+            code = -signal.SIGKILL  # closing the sandbox killed everything in it
+        if self.returncode is None:
+            self.returncode = -signal.SIGKILL if code is None else int(code)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+# --- where the fork server is used --------------------------------------------------------------
+_SERVED: dict[str, Any] = {"folder": None, "rundir": None, "server": None}
+_SERVED_LOCK = threading.Lock()
+
+
+def serve_under(folder: Path | None) -> None:
+    """Start kernels whose working folder is under ``folder`` from the fork server.
+
+    ``folder`` must hold nothing but what the student being graded may read (a grading
+    worker's private ``autograded/``). None turns the fork server off.
+    """
+    with _SERVED_LOCK:
+        server, rundir = _SERVED["server"], _SERVED["rundir"]
+        if server is not None:
+            server.close()
+        if rundir is not None:
+            shutil.rmtree(rundir, ignore_errors=True)
+        rundir = None
+        if folder is not None:
+            rundir = Path(tempfile.mkdtemp(prefix="cs230-fork-"))
+            uid = sandbox_uid("kernel")
+            if uid is not None:
+                os.chown(rundir, uid, uid)
+        _SERVED.update(folder=None if folder is None else Path(folder).resolve(),
+                       rundir=rundir, server=None)
+
+
+def current_rundir() -> Path | None:
+    """The folder a kernel's run folder goes in, so that the fork server's sandbox shows it
+    (None when nothing is served)."""
+    return _SERVED["rundir"]
+
+
+def shutdown() -> None:
+    """Stop the zygote (the next kernel starts a new one); keep the folder served."""
+    with _SERVED_LOCK:
+        server, _SERVED["server"] = _SERVED["server"], None
+    if server is not None:
+        server.close()
+
+
+def server_for(cwd: Path, env: dict[str, str]) -> ForkServer | None:
+    """The running fork server for a kernel in ``cwd``, started when needed; None when
+    kernels in ``cwd`` start the ordinary way (not served, no bubblewrap, start failed)."""
+    folder = _SERVED["folder"]
+    cwd = Path(cwd).resolve()
+    if folder is None or not (cwd == folder or folder in cwd.parents):
+        return None
+    if effective_mode() != "bwrap":
+        return None
+    with _SERVED_LOCK:
+        server = _SERVED["server"]
+        if server is not None and server.covers(cwd):
+            return server
+        if server is not None:
+            server.close()
+        roots = [r for r in {_course_root_of(folder), REPO_ROOT} if r is not None]
+        hidden = [p for p in private_paths(roots) if p != folder]
+        try:
+            server = ForkServer(folder, _SERVED["rundir"], hidden=hidden, env=env)
+        except (ForkServerError, OSError):
+            server = None
+        _SERVED["server"] = server
+        return server
+
+
+def kernel_module(kernel_cmd: Sequence[str]) -> tuple[str, list[str]] | None:
+    """``(module, argv)`` of a ``python -m MODULE ARGS...`` kernel command, else None."""
+    cmd = list(kernel_cmd)
+    if len(cmd) < 3 or cmd[1] != "-m":
+        return None
+    if cmd[0] not in ("python", "python3") and Path(cmd[0]) != Path(sys.executable):
+        return None  # another interpreter: the zygote's imports are not its own
+    return cmd[2], [cmd[2], *cmd[3:]]
+
+
+def _course_root_of(path: Path) -> Path | None:
+    for folder in (path, *path.parents):
+        if (folder / "nbgrader_config.py").exists():
+            return folder
+    return None

@@ -1,0 +1,282 @@
+"""The fork server's sandboxed half: a process that imports, then forks fresh processes.
+
+This file runs *inside the sandbox* as ``python -c <this source> RFD WFD UID PRELOAD DIRS``.
+It imports the modules every kernel needs (``PRELOAD``: ipykernel, NumPy, matplotlib, the
+hidden tests' graders; ``module:function`` also calls a grader's warm-up) once, runs no
+student code, and then serves
+requests from the grading process, one JSON line each, on its pipes:
+
+``spawn``  sweep, then fork a child that becomes a fresh process running a module as
+           ``__main__`` (``ipykernel_launcher -f ...``) as the unprivileged ``UID``;
+``poll``   the child's exit status, or null while it runs;
+``signal`` send a signal to the child;
+``kill``   kill the child, then sweep.
+
+A *sweep* leaves the sandbox as a new one would be: every other process in its PID namespace
+is killed (``kill(-1, SIGKILL)`` until none is left), and ``/tmp``, the run folder, POSIX
+message queues and System V IPC objects are emptied. Nothing a notebook's code started or
+wrote reaches the next notebook.
+
+When the sandbox starts as root, this process keeps root with the few capabilities it needs
+(kill, setuid/setgid, removing files of another uid) and each child drops to ``UID`` before it
+runs anything: a child can neither signal, trace nor read this process. Without root (user
+namespaces) everything runs as the caller's uid and this process makes itself non-dumpable,
+so that a child cannot trace it or read its memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(option, value, 0, 0, 0)
+
+
+def _status(code: int) -> int:
+    """A wait status as Popen reports it: the exit code, or minus the signal."""
+    if os.WIFSIGNALED(code):
+        return -os.WTERMSIG(code)
+    return os.WEXITSTATUS(code)
+
+
+def _others(me: int) -> list[int]:
+    """Live processes of this PID namespace other than its init and this process."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in (1, me):
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                state = stat.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):
+            found.append(int(name))
+    return found
+
+
+def _mount_points() -> set[str]:
+    points = set()
+    try:
+        with open("/proc/self/mountinfo") as table:
+            for line in table:
+                points.add(line.split()[4].encode().decode("unicode_escape"))
+    except OSError:
+        pass
+    return points
+
+
+def _empty(folder: str, keep: str, mounts: set[str]) -> None:
+    """Remove everything inside ``folder`` (whatever its permissions) but ``keep``; mount
+    points (the folders bound into the sandbox) and the folders leading to them stay."""
+    import shutil
+    import stat
+
+    def unlock(func, path, _exc):  # noqa: ANN001, ANN202 - shutil's onerror signature
+        try:
+            os.chmod(os.path.dirname(path), stat.S_IRWXU)
+            os.chmod(path, stat.S_IRWXU)
+        except OSError:
+            pass
+        try:
+            func(path)
+        except OSError:
+            pass
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        if path == keep or path in mounts:
+            continue
+        if any(m.startswith(path + "/") for m in mounts):
+            _empty(path, keep, mounts)
+        elif os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, onerror=unlock)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def _ipc_left() -> bool:
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                if len(table.readlines()) > 1:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+class Zygote:
+    def __init__(self, rfd: int, wfd: int, uid: int | None, folders: list[str]) -> None:
+        self.rfd, self.wfd, self.uid, self.folders = rfd, wfd, uid, folders
+        self.children: dict[int, int | None] = {}
+
+    def sweep(self, keep: str = "") -> bool:
+        me = os.getpid()
+        for _ in range(400):
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+            self.reap()
+            if not _others(me):
+                break
+            time.sleep(0.005)
+        else:
+            return False
+        mounts = _mount_points()
+        for folder in self.folders:
+            _empty(folder, keep, mounts)
+        if _ipc_left():
+            import subprocess
+
+            subprocess.run(["ipcrm", "--all"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False)
+        return True
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, code = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.children:
+                self.children[pid] = _status(code)
+
+    def spawn(self, request: dict) -> dict:
+        if not self.sweep(keep=str(request.get("keep", ""))):  # the new kernel's run folder
+            return {"ok": False, "error": "could not clear the sandbox"}
+        self.children.clear()
+        pid = os.fork()
+        if pid == 0:
+            self.child(request)  # never returns
+        self.children[pid] = None
+        return {"ok": True, "pid": pid}
+
+    def child(self, request: dict) -> None:
+        code = 1
+        try:
+            os.close(self.rfd)
+            os.close(self.wfd)
+            if self.uid is not None:
+                os.setgroups([])
+                os.setgid(self.uid)
+                os.setuid(self.uid)  # from root: every capability is gone
+            _prctl(PR_SET_NO_NEW_PRIVS, 1)
+            _prctl(PR_SET_DUMPABLE, 1)
+            os.environ.clear()
+            os.environ.update(request["env"])
+            os.chdir(request["cwd"])
+            sys.path[0] = request["cwd"]  # as ``python -m`` would
+            numpy = sys.modules.get("numpy")
+            if numpy is not None:  # a fresh process draws fresh random numbers
+                numpy.random.seed()
+            sys.argv = list(request["argv"])
+            import runpy
+
+            runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:  # noqa: BLE001 - the child ends here, whatever happened
+            code = 1
+        finally:
+            os._exit(code)
+
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        pid = int(request.get("pid", 0))
+        if op == "spawn":
+            return self.spawn(request)
+        if pid not in self.children:
+            return {"ok": False, "error": f"no child {pid}"}
+        if op == "poll":
+            self.reap()
+            return {"ok": True, "code": self.children[pid]}
+        if op == "signal":
+            if self.children[pid] is None:
+                try:
+                    os.kill(pid, int(request["sig"]))
+                except OSError:
+                    pass
+            return {"ok": True}
+        if op == "kill":
+            if self.children[pid] is None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                try:
+                    _, code = os.waitpid(pid, 0)
+                    self.children[pid] = _status(code)
+                except ChildProcessError:
+                    self.reap()
+            swept = self.sweep()
+            return {"ok": swept, "code": self.children.get(pid),
+                    "error": "" if swept else "could not clear the sandbox"}
+        return {"ok": False, "error": f"unknown request {op!r}"}
+
+    def serve(self) -> None:
+        reader = os.fdopen(self.rfd, "rb", buffering=0)
+        buffer = b""
+        self.send({"ok": True, "ready": os.getpid()})
+        while True:
+            chunk = reader.read(65536)
+            if not chunk:
+                return
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                try:
+                    reply = self.handle(json.loads(line))
+                except Exception as exc:  # noqa: BLE001 - reported to the grading process
+                    reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+                self.send(reply)
+
+    def send(self, message: dict) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        while data:
+            data = data[os.write(self.wfd, data):]
+
+
+def main(argv: list[str]) -> None:
+    rfd, wfd = int(argv[0]), int(argv[1])
+    uid = int(argv[2]) if argv[2] != "-" else None
+    import importlib
+
+    for name in filter(None, argv[3].split(",")):
+        module, _, call = name.partition(":")
+        try:
+            loaded = importlib.import_module(module)
+            if call:
+                getattr(loaded, call)()
+        except Exception:  # noqa: BLE001, S110 - a module that fails is just not preloaded
+            pass
+    folders = [f for f in argv[4].split(os.pathsep) if f]
+    _prctl(PR_SET_DUMPABLE, 0)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    Zygote(rfd, wfd, uid, folders).serve()
+
+
+if __name__ == "__main__" and len(sys.argv) == 6:
+    main(sys.argv[1:])
