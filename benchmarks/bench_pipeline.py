@@ -35,6 +35,7 @@ from pathlib import Path
 
 from cs230_grading.course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT, Course
 from cs230_grading.distributed import PHASES
+from cs230_grading.engine import default_workers
 from cs230_grading.pipeline import run_pipeline
 from cs230_grading.results import collect_grades
 from cs230_grading.samples import sample_plan, write_sample_class
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="students of the sample class (default 19)")
     parser.add_argument("--no-tamper", action="store_true",
                         help="leave out the tampering submissions")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="local workers (default: the pipeline's, one per core)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="cs230-bench-") as tmp:

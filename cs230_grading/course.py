@@ -168,6 +168,9 @@ class Course:
             if proc.returncode != 0 or not built.is_dir():
                 raise NbgraderError(self._release_failure(proc.stdout + proc.stderr))
             replace_folder(self.release_dir, built)
+        from .release_state import stamp_release
+
+        stamp_release(self)  # the gradebook now knows which release/ it was generated with
 
     def export_grades(self, to: Path) -> None:
         """What ``nbgrader export --to=TO`` writes (its ``CsvExportPlugin``), in this process."""

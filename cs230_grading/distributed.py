@@ -163,6 +163,14 @@ class ClassRun:
     write_seconds: float = 0.0
     #: student -> seconds by phase (:data:`PHASES`), for the benchmark's breakdown
     timings: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    #: the cluster being closed in the background (``close_in_background``)
+    closing: threading.Thread | None = None
+
+    def wait_closed(self) -> None:
+        """Wait until the cluster of this run is closed (at once if it already is)."""
+        if self.closing is not None:
+            self.closing.join()
+            self.closing = None
 
     def summary(self) -> list[str]:
         lines = [f"graded {len(self.graded)}, unchanged since the last run {len(self.skipped)}, "
@@ -281,7 +289,9 @@ class WorkerCourse:
         _validate_metadata_once_per_schema()
         if kit.alembic:
             self._stamp_gradebook(kit.alembic)
+        _keep_gradebook_engine(self.db_url)
         self.api = self._load_api()
+        self._feedback: Any = None
         with _chdir(self.root):
             made = self.api.generate_assignment(ASSIGNMENT, force=True, create=True)
         if not made.get("success"):
@@ -356,7 +366,7 @@ class WorkerCourse:
                     timings["second_pass"] = time.perf_counter() - tick
                 if result.get("success") and task.feedback:
                     tick = time.perf_counter()
-                    fb = self.api.generate_feedback(ASSIGNMENT, student, force=True)
+                    fb = self._generate_feedback(student)
                     timings["feedback"] = time.perf_counter() - tick
                     log += fb.get("log", "")
                     if not fb.get("success"):
@@ -380,6 +390,22 @@ class WorkerCourse:
         timings["bookkeeping"] = max(0.0, graded.seconds - sum(timings.values()))
         graded.timings = timings
         return graded
+
+    def _generate_feedback(self, student: str) -> dict[str, Any]:
+        """``NbGraderAPI.generate_feedback`` for one student, with one feedback converter
+        kept for every student of this worker (its templates are compiled once)."""
+        from nbgrader.utils import capture_log, temp_attrs
+        from traitlets.config import Config
+
+        if self._feedback is None:
+            config = Config()
+            config.HTMLExporter.template_name = "feedback"  # as NbGraderAPI sets it
+            self._feedback = _kept_feedback_converter()(coursedir=self.api.coursedir,
+                                                         parent=self.api)
+            self._feedback.update_config(config)
+            self._feedback.force = True
+        with temp_attrs(self.api.coursedir, assignment_id=ASSIGNMENT, student_id=student):
+            return capture_log(self._feedback)
 
     def _second_pass(self, task: SubmissionTask
                      ) -> tuple[list[Any], list[tuple[str, str, str]]]:
@@ -436,7 +462,35 @@ class WorkerCourse:
             out.overrides = json.loads(ledger.read_text(encoding="utf-8"))
         for attr, top in (("autograded", "autograded"), ("feedback", "feedback")):
             files = _tree_files(self.root / top / out.student / ASSIGNMENT)
-            setattr(out, attr, {k: zlib.compress(v, 6) for k, v in files.items()})
+            # level 1: a quarter of level 6's time for a slightly larger message
+            setattr(out, attr, {k: zlib.compress(v, 1) for k, v in files.items()})
+
+
+def _kept_feedback_converter() -> type:
+    """nbgrader's ``GenerateFeedback``, keeping its HTML exporter from one student to the next.
+
+    ``BaseConverter.start`` builds a new exporter, and so compiles the feedback templates
+    again, on every call; here the first call builds it and the later ones reuse it (the
+    same preprocessors and templates, a new file writer and notebook list each time).
+    """
+    from nbconvert.writers import FilesWriter
+    from nbgrader.converters import GenerateFeedback
+
+    class KeptFeedback(GenerateFeedback):
+        kept: Any = None
+
+        def start(self) -> None:
+            if self.kept is None:
+                super().start()
+                self.kept = self.exporter
+                return
+            self.init_notebooks()
+            self.writer = FilesWriter(parent=self, config=self.config)
+            self.exporter = self.kept
+            with _chdir(self.coursedir.root):
+                self.convert_notebooks()
+
+    return KeptFeedback
 
 
 def _sweep_dead_courses(base: Path) -> None:
@@ -452,6 +506,7 @@ def release_worker_courses() -> int:
     with _WORKER_LOCK:
         forkserver.serve_under(None)
         for course in _WORKER_COURSES.values():
+            _release_gradebook_engine(course.db_url)
             shutil.rmtree(course.root, ignore_errors=True)
         count = len(_WORKER_COURSES)
         _WORKER_COURSES.clear()
@@ -759,11 +814,13 @@ def _manual_rows(db_url: str) -> tuple[dict[str, dict[tuple[str, str], float]],
 def grade_class(course: Course, students: list[str], *, workers: int | None = None,
                 scheduler: str | None = None, feedback: bool = True, progress: bool = True,
                 out: TextIO = sys.stdout, max_retries: int = 2, submitted: str = STAGED_DIR,
-                resume: bool = True) -> ClassRun:
+                resume: bool = True, close_in_background: bool = False) -> ClassRun:
     """Grade ``students`` from ``<course>/<submitted>/`` on Dask; the driver writes everything.
 
     ``max_retries``: worker deaths a submission may cause before it is marked
     ``crashed`` (LocalCluster; a remote scheduler uses its own allowed-failures).
+    ``close_in_background``: once every result is written, close the cluster in a thread
+    (:meth:`ClassRun.wait_closed` waits for it) so that the caller can go on meanwhile.
     """
     from tqdm import tqdm
 
@@ -802,27 +859,37 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
             second_pass=second_pass))
 
     if tasks:
-        with (
-            GradingEngine(workers=workers, scheduler=scheduler, env={},
-                          allowed_failures=max_retries) as engine,
-            tqdm(total=len(tasks), unit="student", desc="grading", disable=not progress,
-                 file=out, dynamic_ncols=True) as bar,
-        ):
-            for outcome in engine.run(grade_submission, tasks, shared=kit):
-                task: SubmissionTask = outcome.item
-                if task.student in run.results:
-                    continue  # never write a student twice in one run
-                if outcome.retries:
-                    run.retried[task.student] = outcome.retries
-                tick = time.perf_counter()
-                run.results[task.student] = _settle(course, kit, task, outcome, run)
-                write = time.perf_counter() - tick
-                run.write_seconds += write
-                if outcome.ok and outcome.value is not None and outcome.value.timings:
-                    run.timings[task.student] = {**outcome.value.timings, "driver_write": write}
-                bar.set_postfix_str(terminal_text(task.student))
-                bar.update()
+        engine = GradingEngine(workers=workers, scheduler=scheduler, env={},
+                               allowed_failures=max_retries)
+        engine.__enter__()
+        in_background = False
+        try:
+            with tqdm(total=len(tasks), unit="student", desc="grading", disable=not progress,
+                      file=out, dynamic_ncols=True) as bar:
+                for outcome in engine.run(grade_submission, tasks, shared=kit):
+                    task: SubmissionTask = outcome.item
+                    if task.student in run.results:
+                        continue  # never write a student twice in one run
+                    if outcome.retries:
+                        run.retried[task.student] = outcome.retries
+                    tick = time.perf_counter()
+                    run.results[task.student] = _settle(course, kit, task, outcome, run)
+                    write = time.perf_counter() - tick
+                    run.write_seconds += write
+                    if outcome.ok and outcome.value is not None and outcome.value.timings:
+                        run.timings[task.student] = {**outcome.value.timings,
+                                                     "driver_write": write}
+                    bar.set_postfix_str(terminal_text(task.student))
+                    bar.update()
             engine.run_on_workers(release_worker_courses)
+            in_background = close_in_background  # every result is written
+        finally:
+            if in_background:
+                run.closing = threading.Thread(target=engine.__exit__, args=(None, None, None),
+                                               name="cs230-close-cluster")
+                run.closing.start()
+            else:
+                engine.__exit__(None, None, None)
     run.seconds = time.perf_counter() - start
     return run
 
@@ -944,6 +1011,58 @@ def _validate_metadata_once_per_schema() -> None:
             raise error
 
     common.jsonschema = types.SimpleNamespace(validate=validate)
+
+
+#: private gradebook URL -> the one engine every nbgrader ``Gradebook`` of it uses
+_KEPT_ENGINES: dict[str, Any] = {}
+
+
+def _keep_gradebook_engine(db_url: str) -> None:
+    """One engine for the worker's private gradebook, and its schema checked once.
+
+    nbgrader opens a ``Gradebook`` about 45 times per student (a new engine each time, the
+    table names read and every table checked); for the private gradebook this process built,
+    later opens reuse the first one's engine and skip the checks. Sessions are still one per
+    ``Gradebook`` and closed with it; every other database is opened as nbgrader does.
+    """
+    from nbgrader import api
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    _KEPT_ENGINES.setdefault(db_url, None)
+    if getattr(api.Gradebook, "_cs230_kept", False):
+        return
+    init, close = api.Gradebook.__init__, api.Gradebook.close
+
+    def kept_init(self: Any, db_url: str, course_id: str = "default_course",
+                  authenticator: Any = None) -> None:
+        engine = _KEPT_ENGINES.get(db_url)
+        if engine is None:
+            init(self, db_url, course_id, authenticator)
+            if db_url in _KEPT_ENGINES:
+                _KEPT_ENGINES[db_url] = self.engine
+                self._cs230_kept_engine = True
+            return
+        self.engine = engine
+        self.db = scoped_session(sessionmaker(autoflush=True, bind=engine, future=True))
+        self.check_course(course_id=course_id)
+        self.course_id, self.authenticator = course_id, authenticator
+        self._cs230_kept_engine = True
+
+    def kept_close(self: Any) -> None:
+        if getattr(self, "_cs230_kept_engine", False):
+            self.db.remove()  # the engine stays for the next Gradebook of this worker
+            return
+        close(self)
+
+    api.Gradebook.__init__ = kept_init  # type: ignore[method-assign]
+    api.Gradebook.close = kept_close  # type: ignore[method-assign]
+    api.Gradebook._cs230_kept = True  # type: ignore[attr-defined]
+
+
+def _release_gradebook_engine(db_url: str) -> None:
+    engine = _KEPT_ENGINES.pop(db_url, None)
+    if engine is not None:
+        engine.dispose()
 
 
 def _quiet_sqlalchemy() -> None:

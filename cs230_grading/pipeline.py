@@ -39,7 +39,7 @@ from .lms_export import (
     read_canvas_roster,
     write_canvas_csv,
 )
-from .release_state import release_is_current, stamp_release
+from .release_state import release_is_current
 from .report import write_report
 from .results import ClassGrades, collect_grades, write_scores_csv
 from .rubric import write_rubric
@@ -100,8 +100,7 @@ def run_pipeline(
                 "since it was generated for this gradebook.")
         else:
             say("Regenerating release/ from source/ (nbgrader generate_assignment)...")
-            course.generate_assignment()
-            stamp_release(course)
+            course.generate_assignment()  # stamps the gradebook (release_state)
 
     intake = stage_submissions(course.root, course.source_dir)
     findings = [*intake.findings, *honour_code_findings(course.root / STAGED_DIR, intake.students)]
@@ -111,11 +110,13 @@ def run_pipeline(
     graded: list[str] = []
     student_seconds: dict[str, float] = {}
     timings: dict[str, dict[str, float]] = {}
+    run = None
     if students:
         say(f"Autograding {len(students)} students on "
             f"{'the cluster at ' + scheduler if scheduler else 'this machine'}...")
         run = grade_class(course, students, workers=workers, scheduler=scheduler,
-                          feedback=feedback, progress=progress, out=out)
+                          feedback=feedback, progress=progress, out=out,
+                          close_in_background=True)
         if run.skipped or run.retried or run.crashed:
             for line in run.summary():
                 say(line)
@@ -133,9 +134,13 @@ def run_pipeline(
                 for line in terminal_lines(res.findings):
                     say(line)
 
-    grades = collect_grades(course.db_url, students)
-    report, grades_csv = write_reports(course, grades, findings, export=bool(graded),
-                                       canvas=canvas, say=say)
+    try:  # the reports are written while the cluster closes
+        grades = collect_grades(course.db_url, students)
+        report, grades_csv = write_reports(course, grades, findings, export=bool(graded),
+                                           canvas=canvas, say=say)
+    finally:
+        if run is not None:
+            run.wait_closed()
     seconds = time.perf_counter() - start
     result = PipelineResult(grades, findings, report, grades_csv, seconds, graded,
                             student_seconds, timings)

@@ -50,7 +50,7 @@ from .budget import NOT_RUN, current_clock
 from .checks import recognised
 from .course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook
-from .sandbox import private_paths, wrap_command
+from .sandbox import forkserver, private_paths, wrap_command
 from .sandbox import runner as wire
 from .sandbox.environment import student_environment
 
@@ -116,30 +116,47 @@ class StudentProcess:
         self.folder = folder
         self.course_root = course_root
         self.timeout = timeout
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: Any = None  # a Popen, or a fork server's ForkedProcess
         self.wfd = self.rfd = -1
 
     def start(self) -> None:
         self.stop()
         to_runner_r, to_runner_w = os.pipe()
         from_runner_r, from_runner_w = os.pipe()
-        hidden = [*private_paths([self.course_root, REPO_ROOT]), REPO_ROOT / "cs230_grading"]
-        hidden = [h for h in dict.fromkeys(hidden) if h.exists()]
-        cmd = wrap_command(
-            [sys.executable, "-I", "-c", RUNNER_SOURCE, str(to_runner_r), str(from_runner_w),
-             str(self.folder)],
-            kind="runner", cwd=self.folder, readable=[self.folder], hidden=hidden)
         env = student_environment(NBGRADER_EXECUTION="autograde")
         if os.geteuid() == 0:  # the unprivileged uid must be able to read its pipes
             for fd in (to_runner_r, from_runner_w):
                 os.fchmod(fd, 0o666)
-        self.proc = subprocess.Popen(
-            cmd, cwd=self.folder, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(to_runner_r, from_runner_w), start_new_session=True)
-        os.close(to_runner_r)
-        os.close(from_runner_w)
+        try:
+            self.proc = self._fork(env, to_runner_r, from_runner_w)
+            if self.proc is None:
+                hidden = [*private_paths([self.course_root, REPO_ROOT]),
+                          REPO_ROOT / "cs230_grading"]
+                hidden = [h for h in dict.fromkeys(hidden) if h.exists()]
+                cmd = wrap_command(
+                    [sys.executable, "-I", "-c", RUNNER_SOURCE, str(to_runner_r),
+                     str(from_runner_w), str(self.folder)],
+                    kind="runner", cwd=self.folder, readable=[self.folder], hidden=hidden)
+                self.proc = subprocess.Popen(
+                    cmd, cwd=self.folder, env=env, stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    pass_fds=(to_runner_r, from_runner_w), start_new_session=True)
+        finally:
+            os.close(to_runner_r)
+            os.close(from_runner_w)
         self.wfd, self.rfd = to_runner_w, from_runner_r
+
+    def _fork(self, env: dict[str, str], rfd: int, wfd: int) -> Any:
+        """The runner as a child of the worker's runner fork server, when one serves this
+        folder (:mod:`cs230_grading.sandbox.forkserver`); None otherwise."""
+        server = forkserver.server_for(self.folder, env, kind="runner")
+        if server is None:
+            return None
+        try:
+            return server.spawn_source(RUNNER_SOURCE, ["fd:0", "fd:1", str(self.folder)],
+                                       self.folder, env, fds=(rfd, wfd))
+        except forkserver.ForkServerError:
+            return None
 
     def stop(self) -> None:
         for fd in (self.wfd, self.rfd):
@@ -150,10 +167,13 @@ class StudentProcess:
                     pass
         self.wfd = self.rfd = -1
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            if isinstance(self.proc, forkserver.ForkedProcess):
+                self.proc.kill()  # and everything it left in the sandbox
+            else:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             self.proc.wait()
             self.proc = None
 

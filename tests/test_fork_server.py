@@ -79,7 +79,7 @@ def served(tmp_path: Path):
 
 def test_nothing_a_notebook_leaves_reaches_the_next(served: Path) -> None:
     first = _run(served, LEAVE_TRACES)[0].split()
-    server = forkserver._SERVED["server"]
+    server = forkserver.current_server()
     assert server is not None and server.alive, "the kernel did not start from the fork server"
     pid, parent = int(first[0]), int(first[1])
     assert parent != 1, "a forked kernel's parent is the zygote, not the sandbox's init"
@@ -89,7 +89,7 @@ def test_nothing_a_notebook_leaves_reaches_the_next(served: Path) -> None:
         f"/tmp of the previous notebook survived: {listing}]")
     assert rest.startswith("[]"), f"a process of the previous notebook survived: {rest}"
     assert int(rest.split()[-2]) != pid, "the second notebook reused the first one's process"
-    assert forkserver._SERVED["server"] is server, "the zygote was restarted between notebooks"
+    assert forkserver.current_server() is server, "the zygote was restarted between notebooks"
 
 
 def test_a_kernel_cannot_reach_the_zygote(served: Path) -> None:
@@ -101,13 +101,13 @@ def test_a_kernel_cannot_reach_the_zygote(served: Path) -> None:
 
 def test_a_dead_zygote_costs_no_notebook(served: Path) -> None:
     assert _run(served, "print(6 * 7)") == ["42\n"]
-    server = forkserver._SERVED["server"]
+    server = forkserver.current_server()
     assert server is not None
     server.proc.kill()
     server.proc.wait()
     assert _run(served, "print(6 * 7)") == ["42\n"]  # started the ordinary way
     assert _run(served, "print(6 * 7)") == ["42\n"]  # and then from a new zygote
-    assert forkserver._SERVED["server"] is not server
+    assert forkserver.current_server() is not server
 
 
 def test_a_notebook_that_kills_everything_it_can_is_graded_alone(served: Path) -> None:
@@ -123,3 +123,37 @@ def test_only_the_served_folder_uses_the_fork_server(tmp_path: Path, served: Pat
     elsewhere.mkdir()
     parent = int(_run(elsewhere, "import os; print(os.getppid())")[0])
     assert parent == 1, "a kernel outside the served folder must start in its own sandbox"
+
+
+def test_the_second_pass_runner_is_forked_without_the_kit(served: Path) -> None:
+    from cs230_grading.sandbox.runner import decode
+    from cs230_grading.second_pass import StudentProcess
+
+    def value(reply: dict, name: str) -> object:
+        return decode(reply["names"][name]["value"])
+
+    first = StudentProcess(served, served.parents[1], timeout=30)
+    try:
+        code = ("import os, subprocess, sys\n"
+                "try:\n    import cs230_grading\n    kit = True\n"
+                "except ImportError:\n    kit = False\n"
+                "numpy_preloaded = 'numpy' in sys.modules\n"
+                "child = subprocess.Popen(['sleep', '300']).pid\n"
+                "open('/tmp/runner-trace', 'w').write('x')\n")
+        assert first.request({"op": "exec", "source": code, "file": "c1"}, 30)["status"] == "ok"
+        names = first.request({"op": "names"}, 30)
+        assert isinstance(first.proc, forkserver.ForkedProcess), "the runner was not forked"
+        assert value(names, "kit") is False, "the runner can import the grading kit"
+        assert value(names, "numpy_preloaded") is True
+    finally:
+        first.stop()
+    second = StudentProcess(served, served.parents[1], timeout=30)
+    try:
+        look = ("import os\ntrace = os.path.exists('/tmp/runner-trace')\n"
+                "sleeping = [p for p in os.listdir('/proc') if p.isdigit() and "
+                "open(f'/proc/{p}/cmdline', 'rb').read().startswith(b'sleep')]\n")
+        assert second.request({"op": "exec", "source": look, "file": "c2"}, 30)["status"] == "ok"
+        names = second.request({"op": "names"}, 30)
+        assert value(names, "trace") is False and value(names, "sleeping") == []
+    finally:
+        second.stop()

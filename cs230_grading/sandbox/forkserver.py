@@ -1,4 +1,4 @@
-"""A sandboxed fork server for grading kernels: a fresh process per notebook in milliseconds.
+"""Sandboxed fork servers: a fresh grading kernel (or second-pass runner) in milliseconds.
 
 Starting a grading kernel costs a Python start and the imports of ipykernel, NumPy and
 matplotlib, about 0.5 s of CPU per notebook, paid again for every notebook of every student.
@@ -10,7 +10,11 @@ student environment as a kernel's: :func:`cs230_grading.sandbox.wrap_command`) h
 student code. Every notebook's kernel is then a child forked from it: a fresh process, dropped
 to the unprivileged uid, that has run nothing of anyone's.
 
-Between two kernels the zygote kills every other process of its sandbox and empties
+The out-of-kernel pass's runners (:class:`cs230_grading.second_pass.StudentProcess`) get a
+zygote of their own (``kind="runner"``: ``python -I``, the kit hidden, NumPy and matplotlib
+preloaded), whose children receive their two pipes over the zygote's Unix socket.
+
+Between two children the zygote kills every other process of its sandbox and empties
 ``/tmp``, the run folder, message queues and IPC objects, so nothing one notebook started or
 wrote reaches the next (``tests/test_fork_server.py``). The sandbox shows the grading folder
 read-only; a worker's folder holds one student at a time.
@@ -30,6 +34,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,6 +69,9 @@ def preload() -> list[str]:
             if hasattr(importlib.import_module(module), "warm"):
                 names.append(f"{module}:warm")
     return names
+#: What a runner zygote imports: what the notebooks' own code imports, never the kit.
+RUNNER_PRELOAD = ("numpy", "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg",
+                  "matplotlib.patches", "PIL.Image")
 #: Seconds the zygote may take to import and answer, and to answer any later request.
 START_SECONDS = 60.0
 REQUEST_SECONDS = 20.0
@@ -75,32 +83,40 @@ class ForkServerError(RuntimeError):
 
 
 class ForkServer:
-    """One zygote in one sandbox, showing ``folder`` read-only."""
+    """One zygote in one sandbox, showing ``folder`` read-only.
+
+    ``kind`` is ``kernel`` (grading kernels: the kit's ``cs230_grading`` visible, as the hidden
+    tests import the graders) or ``runner`` (the out-of-kernel pass's student processes:
+    ``python -I``, ``cs230_grading`` hidden), with the uid and limits of that kind.
+    """
 
     def __init__(self, folder: Path, rundir: Path, *, hidden: Sequence[Path],
-                 env: dict[str, str]) -> None:
-        self.folder = folder
-        self.rundir = rundir
-        self.uid = sandbox_uid("kernel")
+                 env: dict[str, str], kind: str = "kernel") -> None:
+        self.folder, self.rundir, self.kind = folder, rundir, kind
+        self.uid = sandbox_uid(kind)
         self._lock = threading.Lock()
-        to_zygote_r, to_zygote_w = os.pipe()
-        from_zygote_r, from_zygote_w = os.pipe()
+        self.sock, theirs = socket.socketpair()
+        kit = REPO_ROOT / "cs230_grading"
+        if kind == "kernel":
+            python, readable, modules = [sys.executable], [folder, kit], preload()
+        else:
+            python, readable, modules = [sys.executable, "-I"], [folder], list(RUNNER_PRELOAD)
+            hidden = [*hidden, kit]
         cmd = wrap_command(
-            [sys.executable, "-c", ZYGOTE_SOURCE, str(to_zygote_r), str(from_zygote_w),
-             "-" if self.uid is None else str(self.uid), ",".join(preload()),
-             os.pathsep.join(["/tmp", str(self.rundir), "/dev/mqueue", "/dev/shm"])],
-            kind="kernel", cwd=folder, writable=[self.rundir],
-            readable=[folder, REPO_ROOT / "cs230_grading"], hidden=hidden, mode="bwrap",
+            [*python, "-c", ZYGOTE_SOURCE, str(theirs.fileno()),
+             "-" if self.uid is None else str(self.uid), ",".join(modules),
+             os.pathsep.join(["/tmp", str(rundir), "/dev/mqueue", "/dev/shm"])],
+            kind=kind, cwd=folder, writable=[rundir], readable=readable,
+            hidden=[h for h in dict.fromkeys(hidden) if h.exists()], mode="bwrap",
             fork_server=True)
+        self.proc: subprocess.Popen[bytes] | None = None
         try:
             self.proc = subprocess.Popen(
                 cmd, cwd=folder, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                pass_fds=(to_zygote_r, from_zygote_w), start_new_session=True)
+                pass_fds=(theirs.fileno(),), start_new_session=True)
         finally:
-            os.close(to_zygote_r)
-            os.close(from_zygote_w)
-        self.wfd, self.rfd = to_zygote_w, from_zygote_r
+            theirs.close()
         self._buffer = b""
         try:
             self._read(START_SECONDS)
@@ -115,15 +131,17 @@ class ForkServer:
     def covers(self, cwd: Path) -> bool:
         return self.alive and (cwd == self.folder or self.folder in cwd.parents)
 
-    def request(self, message: dict[str, Any], timeout: float = REQUEST_SECONDS
-                ) -> dict[str, Any]:
+    def request(self, message: dict[str, Any], timeout: float = REQUEST_SECONDS,
+                fds: Sequence[int] = ()) -> dict[str, Any]:
         with self._lock:
             if not self.alive:
                 raise ForkServerError("the fork server is not running")
             data = (json.dumps(message) + "\n").encode()
             try:
-                while data:
-                    data = data[os.write(self.wfd, data):]
+                if fds:
+                    sent = socket.send_fds(self.sock, [data], list(fds))
+                    data = data[sent:]
+                self.sock.sendall(data)
             except OSError as exc:
                 self.close()
                 raise ForkServerError(f"the fork server is gone ({exc})") from exc
@@ -137,11 +155,14 @@ class ForkServer:
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
-            ready = select.select([self.rfd], [], [], max(left, 0))[0] if left > 0 else []
+            ready = select.select([self.sock], [], [], max(left, 0))[0] if left > 0 else []
             if not ready:
                 self.close()
                 raise ForkServerError(f"the fork server did not answer within {timeout:g} s")
-            chunk = os.read(self.rfd, 65536)
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                chunk = b""
             if not chunk:
                 self.close()
                 raise ForkServerError("the fork server exited")
@@ -164,12 +185,18 @@ class ForkServer:
                               "cwd": str(cwd), "env": env, "keep": str(keep)})
         return ForkedProcess(self, int(reply["pid"]))
 
+    def spawn_source(self, source: str, argv: Sequence[str], cwd: Path,
+                     env: dict[str, str], fds: Sequence[int]) -> ForkedProcess:
+        """A fresh child running ``python -c SOURCE ARGV`` in ``cwd``, holding ``fds``
+        (``fd:N`` in ``argv`` becomes the number of the child's copy of ``fds[N]``)."""
+        reply = self.request({"op": "spawn", "source": source, "argv": ["-c", *argv],
+                              "cwd": str(cwd), "env": env, "fds": len(fds)}, fds=fds)
+        return ForkedProcess(self, int(reply["pid"]))
+
     def close(self) -> None:
         proc, self.proc = getattr(self, "proc", None), None
-        for fd in (getattr(self, "wfd", -1), getattr(self, "rfd", -1)):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self.wfd = self.rfd = -1
+        with contextlib.suppress(OSError):
+            self.sock.close()
         if proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -226,49 +253,49 @@ class ForkedProcess:
 
 
 # --- where the fork server is used --------------------------------------------------------------
-_SERVED: dict[str, Any] = {"folder": None, "rundir": None, "server": None}
+KINDS = ("kernel", "runner")
+_SERVED: dict[str, Any] = {"folder": None, "rundirs": {}, "servers": {}}
 _SERVED_LOCK = threading.Lock()
 
 
 def serve_under(folder: Path | None) -> None:
-    """Start kernels whose working folder is under ``folder`` from the fork server.
+    """Start kernels and runners whose working folder is under ``folder`` from fork servers.
 
     ``folder`` must hold nothing but what the student being graded may read (a grading
-    worker's private ``autograded/``). None turns the fork server off.
+    worker's private ``autograded/``). None turns the fork servers off.
     """
     with _SERVED_LOCK:
-        server, rundir = _SERVED["server"], _SERVED["rundir"]
-        if server is not None:
-            server.close()
-        if rundir is not None:
+        for server in _SERVED["servers"].values():
+            if server is not None:
+                server.close()
+        for rundir in _SERVED["rundirs"].values():
             shutil.rmtree(rundir, ignore_errors=True)
-        rundir = None
+        rundirs: dict[str, Path] = {}
         if folder is not None:
-            rundir = Path(tempfile.mkdtemp(prefix="cs230-fork-"))
-            uid = sandbox_uid("kernel")
-            if uid is not None:
-                os.chown(rundir, uid, uid)
+            for kind in KINDS:
+                rundirs[kind] = Path(tempfile.mkdtemp(prefix=f"cs230-fork-{kind}-"))
+                uid = sandbox_uid(kind)
+                if uid is not None:
+                    os.chown(rundirs[kind], uid, uid)
         _SERVED.update(folder=None if folder is None else Path(folder).resolve(),
-                       rundir=rundir, server=None)
+                       rundirs=rundirs, servers={})
 
 
-def current_rundir() -> Path | None:
+def current_rundir(kind: str = "kernel") -> Path | None:
     """The folder a kernel's run folder goes in, so that the fork server's sandbox shows it
     (None when nothing is served)."""
-    return _SERVED["rundir"]
+    return _SERVED["rundirs"].get(kind)
 
 
-def shutdown() -> None:
-    """Stop the zygote (the next kernel starts a new one); keep the folder served."""
-    with _SERVED_LOCK:
-        server, _SERVED["server"] = _SERVED["server"], None
-    if server is not None:
-        server.close()
+def current_server(kind: str = "kernel") -> ForkServer | None:
+    """The running fork server of ``kind``, if any (for tests and timings)."""
+    return _SERVED["servers"].get(kind)
 
 
-def server_for(cwd: Path, env: dict[str, str]) -> ForkServer | None:
-    """The running fork server for a kernel in ``cwd``, started when needed; None when
-    kernels in ``cwd`` start the ordinary way (not served, no bubblewrap, start failed)."""
+def server_for(cwd: Path, env: dict[str, str], kind: str = "kernel") -> ForkServer | None:
+    """The running fork server for a ``kind`` process in ``cwd``, started when needed; None
+    when such processes in ``cwd`` start the ordinary way (not served, no bubblewrap, start
+    failed)."""
     folder = _SERVED["folder"]
     cwd = Path(cwd).resolve()
     if folder is None or not (cwd == folder or folder in cwd.parents):
@@ -276,7 +303,7 @@ def server_for(cwd: Path, env: dict[str, str]) -> ForkServer | None:
     if effective_mode() != "bwrap":
         return None
     with _SERVED_LOCK:
-        server = _SERVED["server"]
+        server = _SERVED["servers"].get(kind)
         if server is not None and server.covers(cwd):
             return server
         if server is not None:
@@ -284,10 +311,11 @@ def server_for(cwd: Path, env: dict[str, str]) -> ForkServer | None:
         roots = [r for r in {_course_root_of(folder), REPO_ROOT} if r is not None]
         hidden = [p for p in private_paths(roots) if p != folder]
         try:
-            server = ForkServer(folder, _SERVED["rundir"], hidden=hidden, env=env)
+            server = ForkServer(folder, _SERVED["rundirs"][kind], hidden=hidden, env=env,
+                                kind=kind)
         except (ForkServerError, OSError):
             server = None
-        _SERVED["server"] = server
+        _SERVED["servers"][kind] = server
         return server
 
 

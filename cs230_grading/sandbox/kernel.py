@@ -148,7 +148,10 @@ class SandboxKernelManager(AsyncKernelManager):
                 Path(self._rundir).parent != server.rundir:
             return False
         try:
-            child = server.spawn(module[0], module[1], cwd, env, Path(self._rundir))
+            # a kernel that lives for one notebook keeps no input history (no SQLite file and
+            # no saving thread per kernel)
+            child = server.spawn(module[0], [*module[1], "--HistoryManager.enabled=False"],
+                                 cwd, env, Path(self._rundir))
         except forkserver.ForkServerError:
             return False  # the next kernel gets a new zygote; this one starts as usual
         provisioner: Any = self.provisioner
@@ -167,6 +170,15 @@ class SandboxKernelManager(AsyncKernelManager):
         return kc
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        if self._forked and not restart:
+            # The zygote has already killed and reaped the kernel: nothing sent on the control
+            # channel can still be delivered, so close without jupyter_client's 100 ms linger.
+            if self._control_socket is not None:
+                self._control_socket.close(linger=0)
+                self._control_socket = None
+            if self._created_context:
+                self.context.destroy(linger=0)
+                self._created_context = False
         await super()._async_cleanup_resources(restart=restart)
         if self._rundir and not restart:
             shutil.rmtree(self._rundir, ignore_errors=True)

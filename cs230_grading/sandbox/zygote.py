@@ -1,13 +1,15 @@
 """The fork server's sandboxed half: a process that imports, then forks fresh processes.
 
-This file runs *inside the sandbox* as ``python -c <this source> RFD WFD UID PRELOAD DIRS``.
-It imports the modules every kernel needs (``PRELOAD``: ipykernel, NumPy, matplotlib, the
-hidden tests' graders; ``module:function`` also calls a grader's warm-up) once, runs no
-student code, and then serves
-requests from the grading process, one JSON line each, on its pipes:
+This file runs *inside the sandbox* as ``python [-I] -c <this source> FD UID PRELOAD DIRS``.
+It imports the modules every child needs (``PRELOAD``: for kernels ipykernel, NumPy,
+matplotlib and the hidden tests' graders, ``module:function`` also calling a grader's warm-up;
+for the out-of-kernel pass's runners NumPy and matplotlib only) once, runs no student code,
+and then serves requests from the grading process, one JSON line each, on the Unix socket
+``FD`` (which can carry file descriptors):
 
-``spawn``  sweep, then fork a child that becomes a fresh process running a module as
-           ``__main__`` (``ipykernel_launcher -f ...``) as the unprivileged ``UID``;
+``spawn``  sweep, then fork a child that becomes a fresh process, as the unprivileged
+           ``UID``, running a module as ``__main__`` (``ipykernel_launcher -f ...``) or a
+           source text (the runner) with the file descriptors sent along the request;
 ``poll``   the child's exit status, or null while it runs;
 ``signal`` send a signal to the child;
 ``kill``   kill the child, then sweep.
@@ -125,9 +127,13 @@ def _ipc_left() -> bool:
 
 
 class Zygote:
-    def __init__(self, rfd: int, wfd: int, uid: int | None, folders: list[str]) -> None:
-        self.rfd, self.wfd, self.uid, self.folders = rfd, wfd, uid, folders
+    def __init__(self, fd: int, uid: int | None, folders: list[str]) -> None:
+        import socket
+
+        self.sock = socket.socket(fileno=fd)
+        self.uid, self.folders = uid, folders
         self.children: dict[int, int | None] = {}
+        self.fds: list[int] = []  # received with requests, not yet given to a child
 
     def sweep(self, keep: str = "") -> bool:
         me = os.getpid()
@@ -167,17 +173,24 @@ class Zygote:
         if not self.sweep(keep=str(request.get("keep", ""))):  # the new kernel's run folder
             return {"ok": False, "error": "could not clear the sandbox"}
         self.children.clear()
+        count = int(request.get("fds", 0))
+        fds, self.fds = self.fds[:count], self.fds[count:]
+        if len(fds) != count:
+            return {"ok": False, "error": "file descriptors missing from the request"}
         pid = os.fork()
         if pid == 0:
-            self.child(request)  # never returns
+            self.child(request, fds)  # never returns
+        for fd in fds:
+            os.close(fd)
         self.children[pid] = None
         return {"ok": True, "pid": pid}
 
-    def child(self, request: dict) -> None:
+    def child(self, request: dict, fds: list[int]) -> None:
         code = 1
         try:
-            os.close(self.rfd)
-            os.close(self.wfd)
+            self.sock.close()
+            for fd in self.fds:
+                os.close(fd)
             if self.uid is not None:
                 os.setgroups([])
                 os.setgid(self.uid)
@@ -187,14 +200,20 @@ class Zygote:
             os.environ.clear()
             os.environ.update(request["env"])
             os.chdir(request["cwd"])
-            sys.path[0] = request["cwd"]  # as ``python -m`` would
+            if "module" in request and sys.path and sys.path[0] == "":
+                sys.path[0] = request["cwd"]  # as ``python -m`` would
             numpy = sys.modules.get("numpy")
             if numpy is not None:  # a fresh process draws fresh random numbers
                 numpy.random.seed()
-            sys.argv = list(request["argv"])
-            import runpy
+            argv = [str(fds[int(a[3:])]) if a.startswith("fd:") else a for a in request["argv"]]
+            sys.argv = argv
+            if "source" in request:  # ``python -c SOURCE ARGV``
+                exec(compile(request["source"], "<string>", "exec"),  # noqa: S102
+                     {"__name__": "__main__", "__builtins__": __builtins__})
+            else:
+                import runpy
 
-            runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+                runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -237,11 +256,13 @@ class Zygote:
         return {"ok": False, "error": f"unknown request {op!r}"}
 
     def serve(self) -> None:
-        reader = os.fdopen(self.rfd, "rb", buffering=0)
+        import socket
+
         buffer = b""
         self.send({"ok": True, "ready": os.getpid()})
         while True:
-            chunk = reader.read(65536)
+            chunk, fds, _, _ = socket.recv_fds(self.sock, 1 << 20, 8)
+            self.fds += fds
             if not chunk:
                 return
             buffer += chunk
@@ -254,17 +275,15 @@ class Zygote:
                 self.send(reply)
 
     def send(self, message: dict) -> None:
-        data = (json.dumps(message) + "\n").encode()
-        while data:
-            data = data[os.write(self.wfd, data):]
+        self.sock.sendall((json.dumps(message) + "\n").encode())
 
 
 def main(argv: list[str]) -> None:
-    rfd, wfd = int(argv[0]), int(argv[1])
-    uid = int(argv[2]) if argv[2] != "-" else None
+    fd = int(argv[0])
+    uid = int(argv[1]) if argv[1] != "-" else None
     import importlib
 
-    for name in filter(None, argv[3].split(",")):
+    for name in filter(None, argv[2].split(",")):
         module, _, call = name.partition(":")
         try:
             loaded = importlib.import_module(module)
@@ -272,11 +291,11 @@ def main(argv: list[str]) -> None:
                 getattr(loaded, call)()
         except Exception:  # noqa: BLE001, S110 - a module that fails is just not preloaded
             pass
-    folders = [f for f in argv[4].split(os.pathsep) if f]
+    folders = [f for f in argv[3].split(os.pathsep) if f]
     _prctl(PR_SET_DUMPABLE, 0)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    Zygote(rfd, wfd, uid, folders).serve()
+    Zygote(fd, uid, folders).serve()
 
 
-if __name__ == "__main__" and len(sys.argv) == 6:
+if __name__ == "__main__" and len(sys.argv) == 5:
     main(sys.argv[1:])
