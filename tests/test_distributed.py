@@ -82,13 +82,31 @@ def _nbgrader_only(monkeypatch) -> None:
 
 
 def _workers_grading() -> list[psutil.Process]:
-    """Dask worker processes of this test run that are running a kernel right now."""
+    """Dask worker processes of this test run that are running a kernel right now.
+
+    A kernel is either started the ordinary way (``python -m ipykernel_launcher``) or forked
+    by a worker's fork server: a child of the kernel zygote, which carries the zygote's
+    command line (the zygote itself, always there between notebooks, is not a kernel).
+    """
+    def cmdline(proc: psutil.Process) -> str:
+        return " ".join(proc.cmdline())
+
+    def is_kernel(proc: psutil.Process) -> bool:
+        argv = proc.cmdline()
+        if not argv or "python" not in Path(argv[0]).name:
+            return False  # bubblewrap's own processes carry the zygote's command in theirs
+        line = " ".join(argv)
+        if " -m ipykernel_launcher " in f"{line} ":
+            return True
+        parent = proc.parent()
+        return ("ipykernel.kernelapp" in line and parent is not None
+                and cmdline(parent) == line)
+
     found = []
     for proc in psutil.Process().children(recursive=True):
         try:
-            if "spawn_main" in " ".join(proc.cmdline()) and any(
-                    "ipykernel" in " ".join(c.cmdline())
-                    for c in proc.children(recursive=True)):
+            if "spawn_main" in cmdline(proc) and any(
+                    is_kernel(c) for c in proc.children(recursive=True)):
                 found.append(proc)
         except psutil.Error:
             continue
