@@ -308,7 +308,9 @@ def server_for(cwd: Path, env: dict[str, str], kind: str = "kernel") -> ForkServ
             return server
         if server is not None:
             server.close()
-        roots = [r for r in {_course_root_of(folder), REPO_ROOT} if r is not None]
+        from .kernel import course_root_of  # (kernel imports this module)
+
+        roots = [r for r in {course_root_of(folder), REPO_ROOT} if r is not None]
         hidden = [p for p in private_paths(roots) if p != folder]
         try:
             server = ForkServer(folder, _SERVED["rundirs"][kind], hidden=hidden, env=env,
@@ -327,10 +329,3 @@ def kernel_module(kernel_cmd: Sequence[str]) -> tuple[str, list[str]] | None:
     if cmd[0] not in ("python", "python3") and Path(cmd[0]) != Path(sys.executable):
         return None  # another interpreter: the zygote's imports are not its own
     return cmd[2], [cmd[2], *cmd[3:]]
-
-
-def _course_root_of(path: Path) -> Path | None:
-    for folder in (path, *path.parents):
-        if (folder / "nbgrader_config.py").exists():
-            return folder
-    return None
