@@ -11,6 +11,8 @@ Nothing in here ships to students: the release notebooks never import it.
 * :mod:`cs230_grading.pipeline`: the instructor's one-command job.
 """
 
+import sys
+
 from .toolpath import use_interpreter_tools
 
 __version__ = "0.1.0"
@@ -18,3 +20,10 @@ __version__ = "0.1.0"
 # Tools nbgrader starts by name (alembic) must come from this installation, also when
 # the kit runs as .venv/bin/... without the environment activated.
 use_interpreter_tools()
+
+# jsonschema, which nbformat imports, imports ``rfc3987_syntax`` when it is installed (it is:
+# jupyter-events asks for jsonschema[format-nongpl]) to check the "iri" string formats, and
+# importing it compiles a Lark grammar: 0.8 s in every process that reads a notebook (each
+# grading worker, each command). Nothing here checks an "iri" format; this process goes
+# without it (jsonschema then leaves that one format unchecked).
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]

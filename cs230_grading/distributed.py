@@ -48,7 +48,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -471,13 +471,21 @@ def _kept_feedback_converter() -> type:
 
     ``BaseConverter.start`` builds a new exporter, and so compiles the feedback templates
     again, on every call; here the first call builds it and the later ones reuse it (the
-    same preprocessors and templates, a new file writer and notebook list each time).
+    same preprocessors and templates, a new file writer and notebook list each time). The
+    exporter is :class:`~cs230_grading.feedback_html.FeedbackHTMLExporter`: the same page,
+    without nbconvert's second parse of it.
     """
+    from nbconvert.exporters import Exporter
     from nbconvert.writers import FilesWriter
     from nbgrader.converters import GenerateFeedback
+    from traitlets import Type
+
+    from .feedback_html import FeedbackHTMLExporter
 
     class KeptFeedback(GenerateFeedback):
         kept: Any = None
+        #: HTMLExporter, without re-parsing each page for its images' alt texts
+        exporter_class = Type(FeedbackHTMLExporter, klass=Exporter).tag(config=True)
 
         def start(self) -> None:
             if self.kept is None:
@@ -814,13 +822,16 @@ def _manual_rows(db_url: str) -> tuple[dict[str, dict[tuple[str, str], float]],
 def grade_class(course: Course, students: list[str], *, workers: int | None = None,
                 scheduler: str | None = None, feedback: bool = True, progress: bool = True,
                 out: TextIO = sys.stdout, max_retries: int = 2, submitted: str = STAGED_DIR,
-                resume: bool = True, close_in_background: bool = False) -> ClassRun:
+                resume: bool = True, close_in_background: bool = False,
+                when_idle: Callable[[], None] | None = None) -> ClassRun:
     """Grade ``students`` from ``<course>/<submitted>/`` on Dask; the driver writes everything.
 
     ``max_retries``: worker deaths a submission may cause before it is marked
     ``crashed`` (LocalCluster; a remote scheduler uses its own allowed-failures).
     ``close_in_background``: once every result is written, close the cluster in a thread
     (:meth:`ClassRun.wait_closed` waits for it) so that the caller can go on meanwhile.
+    ``when_idle``: called once when the last submission has been handed out and a worker
+    is free (:meth:`GradingEngine.run`): the driver may start work of its own then.
     """
     from tqdm import tqdm
 
@@ -866,7 +877,8 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
         try:
             with tqdm(total=len(tasks), unit="student", desc="grading", disable=not progress,
                       file=out, dynamic_ncols=True) as bar:
-                for outcome in engine.run(grade_submission, tasks, shared=kit):
+                for outcome in engine.run(grade_submission, tasks, shared=kit,
+                                          when_idle=when_idle):
                     task: SubmissionTask = outcome.item
                     if task.student in run.results:
                         continue  # never write a student twice in one run
@@ -1015,6 +1027,8 @@ def _validate_metadata_once_per_schema() -> None:
 
 #: private gradebook URL -> the one engine every nbgrader ``Gradebook`` of it uses
 _KEPT_ENGINES: dict[str, Any] = {}
+#: (private gradebook URL, course id) whose course row ``check_course`` has made or found
+_CHECKED_COURSES: set[tuple[str, str]] = set()
 
 
 def _keep_gradebook_engine(db_url: str) -> None:
@@ -1022,7 +1036,8 @@ def _keep_gradebook_engine(db_url: str) -> None:
 
     nbgrader opens a ``Gradebook`` about 45 times per student (a new engine each time, the
     table names read and every table checked); for the private gradebook this process built,
-    later opens reuse the first one's engine and skip the checks. Sessions are still one per
+    later opens reuse the first one's engine and skip the checks (and the course row's query,
+    once the row is there). Sessions are still one per
     ``Gradebook`` and closed with it; every other database is opened as nbgrader does.
     """
     from nbgrader import api
@@ -1044,7 +1059,9 @@ def _keep_gradebook_engine(db_url: str) -> None:
             return
         self.engine = engine
         self.db = scoped_session(sessionmaker(autoflush=True, bind=engine, future=True))
-        self.check_course(course_id=course_id)
+        if (db_url, course_id) not in _CHECKED_COURSES:  # its row, once made, stays
+            self.check_course(course_id=course_id)
+            _CHECKED_COURSES.add((db_url, course_id))
         self.course_id, self.authenticator = course_id, authenticator
         self._cs230_kept_engine = True
 
@@ -1060,6 +1077,7 @@ def _keep_gradebook_engine(db_url: str) -> None:
 
 
 def _release_gradebook_engine(db_url: str) -> None:
+    _CHECKED_COURSES.difference_update({k for k in _CHECKED_COURSES if k[0] == db_url})
     engine = _KEPT_ENGINES.pop(db_url, None)
     if engine is not None:
         engine.dispose()

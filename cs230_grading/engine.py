@@ -65,6 +65,14 @@ def _safe_call(func: Callable[..., Any], item: Any, *shared: Any) -> TaskOutcome
         return TaskOutcome(item, error=detail, worker=worker)
 
 
+def _import_modules(names: list[str]) -> None:
+    """Run on each worker before shared data arrives: import what unpickling it needs."""
+    import importlib
+
+    for name in names:
+        importlib.import_module(name)
+
+
 def _worker_address() -> str:
     try:
         from distributed import get_worker
@@ -157,13 +165,17 @@ class GradingEngine:
         return max(1, sum(self.client.nthreads().values()))
 
     def run(self, func: Callable[[Any, Any], Any], items: Iterable[Any], *,
-            shared: Any = None) -> Iterator[TaskOutcome]:
+            shared: Any = None, when_idle: Callable[[], None] | None = None
+            ) -> Iterator[TaskOutcome]:
         """Yield ``func(shared, item)`` per item as a :class:`TaskOutcome`, in completion order.
 
         ``shared`` (say, the course every task needs) is sent to the workers once,
         not once per task. At most one task per worker thread is in flight, so a
         worker death affects only what it was running; such tasks are re-run by the
         scheduler and their outcome counts the lost workers in ``retries``.
+        ``when_idle`` is called once, the first time a task finishes with no item left to
+        hand out: from then on the cluster has a free worker thread, and the caller may use
+        the machine's spare core (the last tasks are still running).
         """
         from dask.distributed import as_completed
         from distributed import KilledWorker
@@ -172,6 +184,12 @@ class GradingEngine:
             raise RuntimeError("use GradingEngine as a context manager")
         client = self.client
         token = uuid.uuid4().hex[:8]
+        # Import the task's module on every worker first. Unpickling ``shared`` would import
+        # it anyway, but inside ``scatter``, where it took 7.0 s for a 1.3 s import (2 workers
+        # on 2 cores, cs230_grading.distributed); imported beforehand, the scatter is instant.
+        with contextlib.suppress(Exception):  # best effort: unpickling imports it regardless
+            client.run(_import_modules, sorted({func.__module__} | (
+                {type(shared).__module__} if shared is not None else set())))
         shared_future = client.scatter(shared, broadcast=True, hash=False) if shared is not None \
             else None
         queue = collections.deque(enumerate(items))
@@ -191,6 +209,9 @@ class GradingEngine:
                 submit(index, item, 0)
             future = next(done)
             index, item, attempt = in_flight.pop(future.key)
+            if when_idle is not None and not queue:
+                when_idle()
+                when_idle = None
             try:
                 lost = client.run_on_scheduler(_suspicious, [future.key]).get(future.key, 0)
             except Exception:  # noqa: BLE001 - only the report loses detail

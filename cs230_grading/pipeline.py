@@ -8,7 +8,8 @@
    the driver alone writing the gradebook and the folders (:mod:`cs230_grading.distributed`:
    resume through the ledger, ``crashed`` marks), with a progress bar;
 4. export the grades (nbgrader's CSV export plugin, in this process) and a per-question CSV;
-5. write the report (score distributions, per-student table, manual grading queue).
+5. write the report (score distributions, per-student table, manual grading queue); its
+   similarity part is computed while the last students grade, once a worker is free.
 
 The exit status is 0 when every submission was read and graded, 1 when
 something needs the instructor's attention (each such thing has a line in the
@@ -17,6 +18,7 @@ terminal and the report).
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import sys
 import time
@@ -44,7 +46,7 @@ from .report import write_report
 from .results import ClassGrades, collect_grades, write_scores_csv
 from .rubric import write_rubric
 from .sanitize import terminal_text
-from .similarity import similarity_pairs, write_similarity_csv
+from .similarity import Pair, similarity_pairs, write_similarity_csv
 from .summary import summarise, summary_lines
 
 REPORT_DIR = "reports"
@@ -111,12 +113,21 @@ def run_pipeline(
     student_seconds: dict[str, float] = {}
     timings: dict[str, dict[str, float]] = {}
     run = None
+    # The similarity report reads only the staged submissions: it is computed in a thread as
+    # soon as a worker has nothing left to grade (one core is free for the rest of the run).
+    similarity = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cs230-similarity")
+    similar: list[concurrent.futures.Future[list[Pair]]] = []
+
+    def start_similarity() -> None:
+        similar.append(similarity.submit(similarity_pairs, course.root / STAGED_DIR,
+                                         course.release_dir))
+
     if students:
         say(f"Autograding {len(students)} students on "
             f"{'the cluster at ' + scheduler if scheduler else 'this machine'}...")
         run = grade_class(course, students, workers=workers, scheduler=scheduler,
                           feedback=feedback, progress=progress, out=out,
-                          close_in_background=True)
+                          close_in_background=True, when_idle=start_similarity)
         if run.skipped or run.retried or run.crashed:
             for line in run.summary():
                 say(line)
@@ -137,8 +148,10 @@ def run_pipeline(
     try:  # the reports are written while the cluster closes
         grades = collect_grades(course.db_url, students)
         report, grades_csv = write_reports(course, grades, findings, export=bool(graded),
-                                           canvas=canvas, say=say)
+                                           canvas=canvas, say=say,
+                                           similar=similar[0].result() if similar else None)
     finally:
+        similarity.shutdown(cancel_futures=True)
         if run is not None:
             run.wait_closed()
     seconds = time.perf_counter() - start
@@ -150,10 +163,12 @@ def run_pipeline(
 
 def write_reports(course: Course, grades: ClassGrades, findings: list[Finding], *,
                   export: bool = True, canvas: CanvasOptions | None = None,
-                  say: Callable[[str], None] | None = None) -> tuple[Path, Path | None]:
+                  say: Callable[[str], None] | None = None,
+                  similar: list[Pair] | None = None) -> tuple[Path, Path | None]:
     """Write ``reports/`` whole: grades.csv (as ``nbgrader export``), scores_by_question.csv,
     mistakes.csv, item_analysis.csv, canvas.csv (with ``canvas``), report.html and the TA
-    rubric. A failure leaves the previous ``reports/`` as it was.
+    rubric. A failure leaves the previous ``reports/`` as it was. ``similar``: the
+    similarity pairs of the staged submissions, when already computed.
 
     grades.csv is what ``nbgrader export`` writes (its ``CsvExportPlugin``), without
     starting an ``nbgrader`` process. Returns the paths of the report and of grades.csv
@@ -177,7 +192,8 @@ def write_reports(course: Course, grades: ClassGrades, findings: list[Finding], 
                                         points_possible=EXAM_POINTS)
             exported.path = report_dir / "canvas.csv"
             notes += exported.lines()
-        similar = similarity_pairs(course.root / STAGED_DIR, course.release_dir)
+        if similar is None:
+            similar = similarity_pairs(course.root / STAGED_DIR, course.release_dir)
         write_similarity_csv(similar, fresh / "similarity.csv")
         write_report(grades, findings, fresh, similarity=similar, mistakes=mistakes,
                      items=items, notes=notes)

@@ -182,8 +182,9 @@ def test_feedback_ends_with_the_notes_for_after_answering(graded) -> None:
             assert note.title in text, (name, note.title)
 
 
-def test_similarity_report_is_written_and_never_changes_a_score(graded) -> None:
-    from cs230_grading.similarity import CSV_COLUMNS
+def test_similarity_report_is_written_and_never_changes_a_score(graded, tmp_path) -> None:
+    from cs230_grading.intake import STAGED_DIR
+    from cs230_grading.similarity import CSV_COLUMNS, similarity_pairs, write_similarity_csv
 
     course, _, result, _ = graded
     rows = list(csv.DictReader((course.root / "reports" / "similarity.csv").open()))
@@ -201,6 +202,10 @@ def test_similarity_report_is_written_and_never_changes_a_score(graded) -> None:
     assert {top["student_a"], top["student_b"]} <= same and float(top["score"]) > 0.9
     assert "sample-blank" not in {r["student_a"] for r in rows} | {r["student_b"] for r in rows}
     assert "<h2>Similar answers" in result.report.read_text()
+    # computed while the last students graded, it is what the staged class gives afterwards
+    again = write_similarity_csv(similarity_pairs(course.root / STAGED_DIR, course.release_dir),
+                                 tmp_path / "similarity.csv")
+    assert again.read_text() == (course.root / "reports" / "similarity.csv").read_text()
 
 
 def test_mistakes_csv_counts_what_the_samples_contain(graded) -> None:
