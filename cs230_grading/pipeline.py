@@ -122,30 +122,31 @@ def run_pipeline(
         similar.append(similarity.submit(similarity_pairs, course.root / STAGED_DIR,
                                          course.release_dir))
 
-    if students:
-        say(f"Autograding {len(students)} students on "
-            f"{'the cluster at ' + scheduler if scheduler else 'this machine'}...")
-        run = grade_class(course, students, workers=workers, scheduler=scheduler,
-                          feedback=feedback, progress=progress, out=out,
-                          close_in_background=True, when_idle=start_similarity)
-        if run.skipped or run.retried or run.crashed:
-            for line in run.summary():
-                say(line)
-        results, timings = run.results, run.timings
-        for student in students:
-            res = results.get(student)
-            if res is None or not res.success:
-                reason = (res.error if res else "no result") or "nbgrader failed"
-                findings.append(Finding(student, f"grading failed: {reason}"))
-                say(findings[-1].line())
-            else:
-                graded.append(student)
-                student_seconds[student] = res.seconds
-                findings.extend(res.findings)
-                for line in terminal_lines(res.findings):
+    try:
+        if students:
+            say(f"Autograding {len(students)} students on "
+                f"{'the cluster at ' + scheduler if scheduler else 'this machine'}...")
+            run = grade_class(course, students, workers=workers, scheduler=scheduler,
+                              feedback=feedback, progress=progress, out=out,
+                              close_in_background=True, when_idle=start_similarity)
+            if run.skipped or run.retried or run.crashed:
+                for line in run.summary():
                     say(line)
+            results, timings = run.results, run.timings
+            for student in students:
+                res = results.get(student)
+                if res is None or not res.success:
+                    reason = (res.error if res else "no result") or "nbgrader failed"
+                    findings.append(Finding(student, f"grading failed: {reason}"))
+                    say(findings[-1].line())
+                else:
+                    graded.append(student)
+                    student_seconds[student] = res.seconds
+                    findings.extend(res.findings)
+                    for line in terminal_lines(res.findings):
+                        say(line)
 
-    try:  # the reports are written while the cluster closes
+        # the reports are written while the cluster closes
         grades = collect_grades(course.db_url, students)
         report, grades_csv = write_reports(course, grades, findings, export=bool(graded),
                                            canvas=canvas, say=say,
