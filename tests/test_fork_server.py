@@ -157,3 +157,27 @@ def test_the_second_pass_runner_is_forked_without_the_kit(served: Path) -> None:
         assert value(names, "trace") is False and value(names, "sleeping") == []
     finally:
         second.stop()
+
+
+def test_run_folders_of_dead_workers_are_swept(tmp_path: Path, monkeypatch) -> None:
+    import subprocess
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])  # a process id that is no longer alive
+    gone.wait()
+    dead = tmp_path / f"cs230-fork-kernel-{gone.pid}-abc"
+    (dead / "cs230-kernel-x").mkdir(parents=True)
+    alive = tmp_path / f"cs230-fork-runner-{os.getpid()}-abc"
+    alive.mkdir()
+    folder = tmp_path / "autograded"
+    folder.mkdir()
+    forkserver.serve_under(folder)
+    try:
+        made = {forkserver.current_rundir(kind) for kind in forkserver.KINDS}
+        assert not dead.exists() and alive.exists()
+        assert all(p is not None and p.parent == tmp_path and f"-{os.getpid()}-" in p.name
+                   for p in made)
+    finally:
+        forkserver.serve_under(None)
+    assert not any(p.exists() for p in made if p is not None)

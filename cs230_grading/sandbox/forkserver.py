@@ -254,6 +254,8 @@ class ForkedProcess:
 
 # --- where the fork server is used --------------------------------------------------------------
 KINDS = ("kernel", "runner")
+#: a fork server's run folder, in the temporary folder: ``cs230-fork-<kind>-<pid>-<random>``
+RUNDIR_PREFIX = "cs230-fork-"
 _SERVED: dict[str, Any] = {"folder": None, "rundirs": {}, "servers": {}}
 _SERVED_LOCK = threading.Lock()
 
@@ -272,13 +274,27 @@ def serve_under(folder: Path | None) -> None:
             shutil.rmtree(rundir, ignore_errors=True)
         rundirs: dict[str, Path] = {}
         if folder is not None:
+            sweep_dead_rundirs(Path(tempfile.gettempdir()))
             for kind in KINDS:
-                rundirs[kind] = Path(tempfile.mkdtemp(prefix=f"cs230-fork-{kind}-"))
+                rundirs[kind] = Path(tempfile.mkdtemp(
+                    prefix=f"{RUNDIR_PREFIX}{kind}-{os.getpid()}-"))
                 uid = sandbox_uid(kind)
                 if uid is not None:
                     os.chown(rundirs[kind], uid, uid)
         _SERVED.update(folder=None if folder is None else Path(folder).resolve(),
                        rundirs=rundirs, servers={})
+
+
+def sweep_dead_rundirs(base: Path) -> int:
+    """Remove the run folders (``cs230-fork-<kind>-<pid>-*``) of processes that died without
+    turning their fork servers off (a worker killed, a crash); returns how many."""
+    swept = 0
+    for rundir in base.glob(f"{RUNDIR_PREFIX}*-*-*"):
+        pid = rundir.name[len(RUNDIR_PREFIX):].split("-")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(rundir, ignore_errors=True)
+            swept += 1
+    return swept
 
 
 def current_rundir(kind: str = "kernel") -> Path | None:
