@@ -57,7 +57,7 @@ from .budget import Overrun, overrun_findings, student_clock
 from .class_mistakes import mistakes_table, replace_student_mistakes
 from .course import ASSIGNMENT, Course, nbgrader_env
 from .engine import GradingEngine
-from .folders import staged_folder
+from .folders import staged_folder, sweep_dead_owners
 from .intake import STAGED_DIR
 from .sandbox import forkserver
 from .sanitize import terminal_text
@@ -279,7 +279,7 @@ class WorkerCourse:
 
     def __init__(self, kit: CourseKit) -> None:
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
-        _sweep_dead_courses(Path(base))
+        sweep_dead_owners(Path(base), "cs230-worker-")  # courses of workers that died
         self.root = Path(tempfile.mkdtemp(prefix=f"cs230-worker-{os.getpid()}-", dir=base))
         _unpack_kit(kit.archive, self.root)
         self.db_url = f"sqlite:///{self.root / 'gradebook.db'}?timeout=60"
@@ -499,14 +499,6 @@ def _kept_feedback_converter() -> type:
                 self.convert_notebooks()
 
     return KeptFeedback
-
-
-def _sweep_dead_courses(base: Path) -> None:
-    """Remove private courses left by worker processes that died (killed, crashed)."""
-    for folder in base.glob("cs230-worker-*-*"):
-        pid = folder.name.split("-")[2]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def release_worker_courses() -> int:

@@ -11,7 +11,9 @@ an empty or half-written folder. Two patterns cover every writer:
   autograde and feedback), the old folder is set aside first and put back if the block fails.
 
 Scratch and set-aside folders are hidden siblings (``.NAME.new-PID``, ``.NAME.old-PID``);
-ones left by a killed process are swept the next time the same target is written.
+ones left by a killed process are swept the next time the same target is written. A grading
+worker's own scratch folders (its private course, its fork servers' run folders) carry its
+process id in their names, and :func:`sweep_dead_owners` removes those of dead workers.
 """
 
 from __future__ import annotations
@@ -33,6 +35,18 @@ def sweep_stale(target: Path) -> None:
         return
     for stale in target.parent.glob(f".{target.name}.*-*"):
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def sweep_dead_owners(base: Path, prefix: str) -> int:
+    """Remove the folders ``<prefix><pid>-*`` in ``base`` whose process ``pid`` is gone (a
+    worker killed or crashed before it removed its own); returns how many."""
+    swept = 0
+    for folder in base.glob(f"{prefix}*-*"):
+        pid = folder.name[len(prefix):].split("-")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            swept += 1
+    return swept
 
 
 def replace_folder(target: Path, fresh: Path) -> None:

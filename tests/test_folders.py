@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from cs230_grading.folders import last_good_copy, restore, staged_folder
+from cs230_grading.folders import last_good_copy, restore, staged_folder, sweep_dead_owners
 
 
 def _tree(folder: Path) -> dict[str, str]:
@@ -76,3 +78,16 @@ def test_last_good_copy_keeps_the_new_folder_on_success(target: Path) -> None:
         target.mkdir()
         (target / "fresh").write_text("f")
     assert _tree(target) == {"fresh": "f"} and _siblings(target) == []
+
+
+def test_folders_of_dead_processes_are_swept_and_no_others(tmp_path: Path) -> None:
+    gone = subprocess.Popen(["true"])  # a process id that is no longer alive
+    gone.wait()
+    dead = tmp_path / f"cs230-worker-{gone.pid}-x1"
+    alive = tmp_path / f"cs230-worker-{os.getpid()}-x2"
+    other = tmp_path / f"cs230-fork-kernel-{gone.pid}-x3"  # another prefix
+    unnamed = tmp_path / "cs230-worker-abc-x4"  # no process id
+    for folder in (dead, alive, other, unnamed):
+        (folder / "inside").mkdir(parents=True)
+    assert sweep_dead_owners(tmp_path, "cs230-worker-") == 1
+    assert not dead.exists() and alive.exists() and other.exists() and unnamed.exists()

@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..folders import sweep_dead_owners
 from . import effective_mode, private_paths, sandbox_uid, wrap_command
 
 ZYGOTE_SOURCE = (Path(__file__).with_name("zygote.py")).read_text(encoding="utf-8")
@@ -274,7 +275,8 @@ def serve_under(folder: Path | None) -> None:
             shutil.rmtree(rundir, ignore_errors=True)
         rundirs: dict[str, Path] = {}
         if folder is not None:
-            sweep_dead_rundirs(Path(tempfile.gettempdir()))
+            for kind in KINDS:  # those of workers that died without turning theirs off
+                sweep_dead_owners(Path(tempfile.gettempdir()), f"{RUNDIR_PREFIX}{kind}-")
             for kind in KINDS:
                 rundirs[kind] = Path(tempfile.mkdtemp(
                     prefix=f"{RUNDIR_PREFIX}{kind}-{os.getpid()}-"))
@@ -283,18 +285,6 @@ def serve_under(folder: Path | None) -> None:
                     os.chown(rundirs[kind], uid, uid)
         _SERVED.update(folder=None if folder is None else Path(folder).resolve(),
                        rundirs=rundirs, servers={})
-
-
-def sweep_dead_rundirs(base: Path) -> int:
-    """Remove the run folders (``cs230-fork-<kind>-<pid>-*``) of processes that died without
-    turning their fork servers off (a worker killed, a crash); returns how many."""
-    swept = 0
-    for rundir in base.glob(f"{RUNDIR_PREFIX}*-*-*"):
-        pid = rundir.name[len(RUNDIR_PREFIX):].split("-")[1]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(rundir, ignore_errors=True)
-            swept += 1
-    return swept
 
 
 def current_rundir(kind: str = "kernel") -> Path | None:
