@@ -70,6 +70,8 @@ def preload() -> list[str]:
             if hasattr(importlib.import_module(module), "warm"):
                 names.append(f"{module}:warm")
     return names
+
+
 #: What a runner zygote imports: what the notebooks' own code imports, never the kit.
 RUNNER_PRELOAD = ("numpy", "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg",
                   "matplotlib.patches", "PIL.Image")
@@ -275,9 +277,9 @@ def serve_under(folder: Path | None) -> None:
             shutil.rmtree(rundir, ignore_errors=True)
         rundirs: dict[str, Path] = {}
         if folder is not None:
-            for kind in KINDS:  # those of workers that died without turning theirs off
-                sweep_dead_owners(Path(tempfile.gettempdir()), f"{RUNDIR_PREFIX}{kind}-")
             for kind in KINDS:
+                # first those of workers that died without turning their fork servers off
+                sweep_dead_owners(Path(tempfile.gettempdir()), f"{RUNDIR_PREFIX}{kind}-")
                 rundirs[kind] = Path(tempfile.mkdtemp(
                     prefix=f"{RUNDIR_PREFIX}{kind}-{os.getpid()}-"))
                 uid = sandbox_uid(kind)
