@@ -18,7 +18,6 @@ Environment overrides (all optional):
   run student code are confined; ``CS230_LIMIT_*`` set the limits, among them the wall-clock
   time budgets ``CS230_LIMIT_NOTEBOOK_SECONDS`` and ``CS230_LIMIT_STUDENT_SECONDS`` (see
   docs/security.md).
-* ``CS230_SECOND_PASS``: ``0`` turns off the out-of-kernel grading pass of the pipeline.
 
 Late submissions: see "Late submissions" below for the policy and where the due date is set.
 """
@@ -80,12 +79,16 @@ c.Execute.extra_arguments = [
     "--IPKernelApp.log_level=ERROR",
 ]
 # Every kernel that runs student code starts in the sandbox (rlimits, and with bubblewrap no
-# network and no view of source/, the gradebook or other students) and with the student
-# environment's allow-list, never the grader's environment (cs230_grading/sandbox/
-# environment.py; CS230_SANDBOX=off drops the confinement, never the allow-list). The grading
-# process keeps at most CS230_LIMIT_OUTPUT_MB (default 2) of each cell's output. Last, every
-# autograded notebook (what the formgrader renders) is made inert: no student HTML, SVG,
-# JavaScript or widget runs in a TA's browser (cs230_grading/sanitize.py, docs/security.md).
+# network and no view of source/, the gradebook, other students or the kit's cs230_grading:
+# no answer key, no hidden test) and with the student environment's allow-list, never the
+# grader's environment (cs230_grading/sandbox/environment.py; CS230_SANDBOX=off drops the
+# confinement, never the allow-list). The grading process keeps at most CS230_LIMIT_OUTPUT_MB
+# (default 2) of each cell's output. ScoreParts then scores every test cell here, in the
+# grading process, calling the student's functions in a fresh sandboxed process: its verdict
+# replaces the test cell's outputs, and SaveAutoGrades records it (cs230_grading/grading/
+# score.py). Last, every autograded notebook (what the formgrader renders) is made inert: no
+# student HTML, SVG, JavaScript or widget runs in a TA's browser (cs230_grading/sanitize.py,
+# docs/security.md).
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -95,6 +98,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
+from cs230_grading.grading.score import ScoreParts  # noqa: E402
 from cs230_grading.sandbox.kernel import SandboxedExecute  # noqa: E402
 from cs230_grading.sanitize import SanitizeStudentContent  # noqa: E402
 
@@ -103,6 +107,7 @@ c.Autograde.autograde_preprocessors = [
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
+    ScoreParts,
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,

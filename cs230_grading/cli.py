@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     db_url = getattr(args, "db_url", None) or os.environ.get("CS230_GRADEBOOK_URL")
     try:
         if args.command in ("run", "demo"):  # every question's grader, before any grading
-            from .second_pass import MissingGrader, require_graders
+            from .grading.score import MissingGrader, require_graders
 
             try:
                 require_graders()

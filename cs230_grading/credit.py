@@ -14,7 +14,8 @@ the same:
 * :func:`swapped_in` replaces functions of the notebook's namespace (the student's helpers)
   with the answer key's while a check runs, and puts the student's back afterwards: a later
   part is graded as if the earlier parts were right. The out-of-kernel pass sees the same swap
-  (``second_pass.StudentNamespace.call`` sends it to the student process as overrides).
+  (``grading.student_process.StudentNamespace.call`` sends it to the student process as
+  overrides).
 * :func:`carried_note` is the feedback line for a helper that was swapped in because the
   student's own is wrong.
 

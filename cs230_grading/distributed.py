@@ -22,11 +22,10 @@ kills its worker is re-run elsewhere by the scheduler; after a bounded number
 of worker deaths it is marked ``crashed`` in the ledger and reported, and the
 rest of the class goes on.
 
-Everything per student runs on the worker: nbgrader's autograde, the out-of-kernel second
-pass (:mod:`cs230_grading.second_pass`, reconciled in the private gradebook against the
-central rows the task carries, so that the feedback shows the scores kept) and the feedback
-HTML. The driver stages, writes, and applies the pass's overrides with the same rule against
-the central gradebook as it is when it writes (an instructor's manual grade wins).
+Everything per student runs on the worker: nbgrader's autograde (each notebook executed in
+a sandboxed kernel that holds no key, then its test cells scored in the worker's process by
+:class:`cs230_grading.grading.score.ScoreParts`) and the feedback HTML, rendered with the
+central gradebook's manual grades the task carries. The driver stages and writes.
 
 This is the pipeline's only grading path, on a ``LocalCluster`` by default and on a
 scheduler's cluster with ``--scheduler`` (:mod:`cs230_grading.engine`).
@@ -96,17 +95,14 @@ class SubmissionTask:
     feedback: bool = True
     duedate: dt.datetime | None = None
     extension: dt.timedelta | None = None
-    #: the central gradebook's manual scores and comments of this student, and the
-    #: overrides the out-of-kernel pass wrote before (``second_pass/<student>.json``): the
-    #: worker's pass reconciles against them, so an instructor's grade wins there too
+    #: the central gradebook's manual scores and comments of this student: the feedback
+    #: rendered on the worker shows them (a TA's grade of Q2, say)
     manual_scores: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
     manual_comments: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
-    pass_ledger: dict[str, float] = dataclasses.field(default_factory=dict)
-    second_pass: bool = True
 
 
 #: the phases of one student's grading that :attr:`GradedSubmission.timings` reports
-PHASES = ("kernel_start", "execution", "kernel_stop", "bookkeeping", "second_pass", "feedback",
+PHASES = ("kernel_start", "execution", "kernel_stop", "scoring", "bookkeeping", "feedback",
           "driver_write")
 
 
@@ -134,13 +130,9 @@ class GradedSubmission:
     feedback: dict[str, bytes] = dataclasses.field(default_factory=dict)
     #: notebooks that ran out of their time budget in the kernel
     overruns: list[Overrun] = dataclasses.field(default_factory=list)
-    #: report lines of the worker's passes (second pass, static scan, limits, time budgets)
+    #: report lines of the worker (scoring, static scan, limits, time budgets)
     findings: list[Any] = dataclasses.field(default_factory=list)
-    #: ``"<notebook>/<grade id>"`` -> score the out-of-kernel pass keeps over the kernel's
-    overrides: dict[str, float] = dataclasses.field(default_factory=dict)
-    #: (notebook, cell id, lines the out-of-kernel pass wrote in the cell's manual comment)
-    pass_comments: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
-    #: (notebook, grade id, mistake id): the named mistakes the out-of-kernel pass recognised
+    #: (notebook, grade id, mistake id): the named mistakes the scoring pass recognised
     mistakes: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
     #: seconds by phase (see :data:`PHASES`); the driver adds ``driver_write``
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
@@ -330,12 +322,13 @@ class WorkerCourse:
     def _clear(self, student: str) -> None:
         for top in ("submitted", "autograded", "feedback"):
             shutil.rmtree(self.root / top / student, ignore_errors=True)
-        (self.root / "second_pass" / f"{student}.json").unlink(missing_ok=True)
 
     def grade(self, task: SubmissionTask) -> GradedSubmission:
-        """Autograde, second pass and feedback for one submission, all in this course."""
+        """Autograde (execute, then score) and feedback for one submission, in this course."""
         from nbgrader.api import Gradebook, MissingEntry
 
+        from .grading.outcome import scoring_findings
+        from .grading.score import take_scores
         from .sandbox.kernel import KERNEL_SECONDS
 
         start = time.perf_counter()
@@ -358,12 +351,17 @@ class WorkerCourse:
         mistakes: list[tuple[str, str, str]] = []
         try:
             with _chdir(self.root), student_clock() as clock:
+                take_scores(student)  # nothing left from an earlier, failed attempt
                 result = self.api.autograde(ASSIGNMENT, student, force=True, create=True)
                 log = result.get("log", "")
-                if result.get("success") and task.second_pass:
-                    tick = time.perf_counter()
-                    findings, mistakes = self._second_pass(task)
-                    timings["second_pass"] = time.perf_counter() - tick
+                scores = take_scores(student)
+                timings["scoring"] = sum(s.seconds for s in scores)
+                if result.get("success"):
+                    findings, mistakes = scoring_findings(student, scores,
+                                                          self.root / "autograded" / student
+                                                          / ASSIGNMENT, folder,
+                                                          self.root / "source" / ASSIGNMENT)
+                    self._apply_manual_rows(task)
                 if result.get("success") and task.feedback:
                     tick = time.perf_counter()
                     fb = self._generate_feedback(student)
@@ -407,39 +405,25 @@ class WorkerCourse:
         with temp_attrs(self.api.coursedir, assignment_id=ASSIGNMENT, student_id=student):
             return capture_log(self._feedback)
 
-    def _second_pass(self, task: SubmissionTask
-                     ) -> tuple[list[Any], list[tuple[str, str, str]]]:
-        """The out-of-kernel pass, here on the worker, reconciled in the private gradebook.
-
-        The private gradebook is first given the central rows the rule needs (manual scores
-        and comments, the pass's earlier overrides), so the feedback rendered next shows the
-        scores that are kept; the driver then applies the same rule to the central gradebook.
-        """
+    def _apply_manual_rows(self, task: SubmissionTask) -> None:
+        """Give the private gradebook the central manual scores and comments of the student,
+        so that the feedback rendered next shows a TA's grades (the driver keeps them too)."""
         from nbgrader.api import Gradebook, MissingEntry
 
-        from .autograde import StudentJob
-        from .second_pass import LEDGER_DIR, check_student
-
-        student = task.student
+        if not (task.manual_scores or task.manual_comments):
+            return
         with Gradebook(self.db_url) as gb:
             for (nb, gid), score in task.manual_scores.items():
                 with contextlib.suppress(MissingEntry):
-                    gb.find_grade(gid, nb, ASSIGNMENT, student).manual_score = score
+                    grade = gb.find_grade(gid, nb, ASSIGNMENT, task.student)
+                    grade.manual_score, grade.needs_manual_grade = score, False
             for (nb, cell), text in task.manual_comments.items():
                 with contextlib.suppress(MissingEntry):
-                    gb.find_comment(cell, nb, ASSIGNMENT, student).manual_comment = text
+                    gb.find_comment(cell, nb, ASSIGNMENT, task.student).manual_comment = text
             gb.db.commit()
-        ledger = self.root / LEDGER_DIR / f"{student}.json"
-        ledger.parent.mkdir(parents=True, exist_ok=True)
-        ledger.write_text(json.dumps(task.pass_ledger), encoding="utf-8")
-        done = check_student(StudentJob(str(self.root), self.db_url, student,
-                                                   task.feedback, "submitted"))
-        return list(done.findings), list(done.mistakes)
 
     def _collect(self, out: GradedSubmission, folder: Path, task: SubmissionTask) -> None:
         from nbgrader.api import Gradebook
-
-        from .second_pass import COMMENT_TAG, LEDGER_DIR
 
         present = {p.stem for p in folder.glob("*.ipynb")}
         with Gradebook(self.db_url) as gb:
@@ -450,16 +434,8 @@ class WorkerCourse:
                     out.submitted.append(nb.name)
                     out.penalties[nb.name] = nb.late_submission_penalty
                     out.comments += [(nb.name, c.name, c.auto_comment) for c in nb.comments]
-                    for c in nb.comments:
-                        tagged = [ln for ln in (c.manual_comment or "").splitlines()
-                                  if ln.startswith(COMMENT_TAG)]
-                        if tagged:
-                            out.pass_comments.append((nb.name, c.name, "\n".join(tagged)))
                 out.grades += [(nb.name, g.name, g.auto_score, bool(g.needs_manual_grade))
                                for g in nb.grades]
-        ledger = self.root / LEDGER_DIR / f"{out.student}.json"
-        if task.second_pass and ledger.exists():
-            out.overrides = json.loads(ledger.read_text(encoding="utf-8"))
         for attr, top in (("autograded", "autograded"), ("feedback", "feedback")):
             files = _tree_files(self.root / top / out.student / ASSIGNMENT)
             # level 1: a quarter of level 6's time for a slightly larger message
@@ -592,8 +568,7 @@ def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: Grade
                   retries: int, worker: str) -> None:
     """Driver only: write one graded submission's files, then its scores and ledger row.
 
-    Scores, the out-of-kernel pass's overrides and the ledger row are one transaction; the
-    pass's own record of its overrides (``second_pass/<student>.json``) follows the commit.
+    Scores, the named mistakes and the ledger row are one transaction.
     """
     from nbgrader.api import (
         Comment,
@@ -638,91 +613,26 @@ def record_graded(course: Course, kit_sha: str, task: SubmissionTask, res: Grade
             session.flush()
             grades, comments, notebooks = _submission_rows(session, sub.id)
             present = set(res.submitted)
-            earlier = _pass_ledger(course, res.student)
             for nb_name, grade_id, auto, manual in res.grades:
                 grade = grades[(nb_name, grade_id)]
                 grade.auto_score = auto
                 # nbgrader's rule: an earlier manual score keeps the cell in review
                 grade.needs_manual_grade = manual or (
-                    nb_name in present and grade.manual_score is not None
-                    and not _pass_wrote(earlier, f"{nb_name}/{grade_id}", grade.manual_score))
+                    nb_name in present and grade.manual_score is not None)
             for nb_name, cell_id, text in res.comments:
                 comments[(nb_name, cell_id)].auto_comment = text
             for nb_name, penalty in res.penalties.items():
                 notebooks[nb_name].late_submission_penalty = penalty
-            kept = _apply_overrides(grades, comments, earlier, res) if task.second_pass \
-                else None
             # the report lines travel with the row: a resumed run reports them again
             note = json.dumps([dataclasses.asdict(f) for f in res.findings])
-            if task.second_pass:  # what the class got wrong, with the scores it explains
-                replace_student_mistakes(gb, mistakes, res.student, res.mistakes)
+            # what the class got wrong, with the scores it explains
+            replace_student_mistakes(gb, mistakes, res.student, res.mistakes)
             _upsert_ledger(gb, table, res.student, submission_sha=task.sha, kit_sha=kit_sha,
                            status="graded", retries=retries, writes=1, worker=worker, note=note)
             session.commit()
         except Exception:
             session.rollback()
             raise
-    if kept is not None:
-        _write_pass_ledger(course, res.student, kept)
-
-
-def _pass_ledger(course: Course, student: str) -> dict[str, float]:
-    """The overrides the out-of-kernel pass wrote for ``student`` (``second_pass/*.json``)."""
-    from .second_pass import LEDGER_DIR
-
-    path = course.root / LEDGER_DIR / f"{student}.json"
-    if not path.exists():
-        return {}
-    return {k: float(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
-
-
-def _write_pass_ledger(course: Course, student: str, kept: Mapping[str, float]) -> None:
-    from .second_pass import LEDGER_DIR
-
-    path = course.root / LEDGER_DIR / f"{student}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(dict(kept), indent=1), encoding="utf-8")
-    tmp.replace(path)
-
-
-def _pass_wrote(earlier: Mapping[str, float], key: str, manual: Any) -> bool:
-    """True when a cell's manual score is the one the out-of-kernel pass wrote there."""
-    return manual is not None and key in earlier and abs(float(manual) - earlier[key]) < 1e-9
-
-
-def _apply_overrides(grades: Mapping[tuple[str, str], Any], comments: Mapping[tuple[str, str], Any],
-                     earlier: Mapping[str, float], res: GradedSubmission) -> dict[str, float]:
-    """The rule of :func:`cs230_grading.second_pass.reconcile`, on the central gradebook.
-
-    The worker decided the overrides against the central rows it was given; here they are
-    applied against the rows as they are now: a manual score an instructor set (one the
-    pass did not write) is never replaced. Returns the overrides kept.
-    """
-    from .second_pass import COMMENT_TAG
-
-    kept: dict[str, float] = {}
-    for (nb_name, grade_id), grade in grades.items():
-        key = f"{nb_name}/{grade_id}"
-        ours = _pass_wrote(earlier, key, grade.manual_score)
-        if grade.manual_score is not None and not ours:
-            continue  # an instructor's own grade wins over both passes
-        if key in res.overrides:
-            grade.manual_score = kept[key] = float(res.overrides[key])
-            grade.needs_manual_grade = False
-        elif ours:
-            grade.manual_score = None
-    for nb_name, cell_id, text in res.pass_comments:
-        comment = comments.get((nb_name, cell_id))
-        lines = [ln for ln in text.splitlines()
-                 if f"{nb_name}/{ln[len(COMMENT_TAG):].strip().split(':')[0]}" in kept]
-        if comment is None or not lines:
-            continue
-        ids = {ln[len(COMMENT_TAG):].strip().split(":")[0] for ln in lines}
-        mine = [ln for ln in (comment.manual_comment or "").splitlines()
-                if not any(ln.startswith(f"{COMMENT_TAG} {gid}:") for gid in ids)]
-        comment.manual_comment = "\n".join([*mine, *lines])
-    return kept
 
 
 def _submission_rows(session: Any, submission_id: str) -> tuple[dict, dict, dict]:
@@ -831,8 +741,7 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
     kit = build_kit(course)
     ledger = read_ledger(course.db_url) if resume else {}
     duedate, extensions = _gradebook_inputs(course.db_url, students)
-    second_pass = _second_pass_enabled()
-    manual_scores, manual_comments = _manual_rows(course.db_url) if second_pass else ({}, {})
+    manual_scores, manual_comments = _manual_rows(course.db_url)
     run = ClassRun({})
     tasks: list[SubmissionTask] = []
     for student in students:
@@ -857,9 +766,7 @@ def grade_class(course: Course, students: list[str], *, workers: int | None = No
         tasks.append(SubmissionTask(
             student, files, sha, feedback, duedate, extensions.get(student),
             manual_scores=manual_scores.get(student, {}),
-            manual_comments=manual_comments.get(student, {}),
-            pass_ledger=_pass_ledger(course, student) if second_pass else {},
-            second_pass=second_pass))
+            manual_comments=manual_comments.get(student, {})))
 
     if tasks:
         engine = GradingEngine(workers=workers, scheduler=scheduler, env={},
@@ -925,7 +832,7 @@ def _settle(course: Course, kit: CourseKit, task: SubmissionTask, outcome: Any,
     log = res.log + (f"\n[cs230] graded on {outcome.worker}{retried}\n")
     return StudentResult(student=task.student, success=True, seconds=res.seconds, log=log,
                          findings=list(res.findings),
-                         second_pass_seconds=res.timings.get("second_pass", 0.0))
+                         scoring_seconds=res.timings.get("scoring", 0.0))
 
 
 def ledger_findings(db_url: str, students: Iterable[str]) -> list[Any]:
@@ -945,13 +852,6 @@ def _ledger_findings(note: str) -> list[Any]:
                 for row in rows]  # JSON has no tuples: the evidence comes back as a list
     except (ValueError, TypeError):
         return []
-
-
-def _second_pass_enabled() -> bool:
-    """The out-of-kernel pass of :mod:`cs230_grading.second_pass` (on unless turned off)."""
-    from .autograde import second_pass_enabled
-
-    return bool(second_pass_enabled())
 
 
 def grade_all_distributed(course: Course, students: list[str], *, workers: int | None = None,

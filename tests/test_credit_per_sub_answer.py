@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cs230_grading import credit, second_pass
+from cs230_grading import credit
+from cs230_grading.grading import score
 from cs230_grading.checks import GradingError
 from cs230_grading.course import REPO_ROOT
 from cs230_grading.graders import q3, q4, q5, q6
@@ -243,13 +244,13 @@ def test_second_pass_scores_a_partial_part_like_the_kernel() -> None:
     expected = variant.expected_scores()
     for gid in ("q3_i_test", "q3_iv_test"):
         kernel = _grade(q3.CHECKS[gid], ns, _points("q3_conv_architectures")[gid])
-        points, message, mistakes = second_pass.run_check(
+        points, message, mistakes = score.run_check(
             _Space(ns), q3.CHECKS[gid], _points("q3_conv_architectures")[gid])
         assert points == pytest.approx(kernel[0]) == pytest.approx(expected[gid])
         assert message == kernel[1].strip()
         # the named mistake is recorded as data, also when the part keeps partial credit
         assert mistakes == (("q3.no_bias",) if gid == "q3_i_test" else ())
-    assert "forget the bias" in second_pass.run_check(_Space(ns), q3.check_part_i, 2)[1]
+    assert "forget the bias" in score.run_check(_Space(ns), q3.check_part_i, 2)[1]
 
 
 def test_partial_result_is_a_plain_float_nbgrader_can_parse() -> None:
@@ -306,7 +307,7 @@ def test_each_variant_records_exactly_its_named_mistakes(notebook: str) -> None:
             continue
         ns = _namespace(notebook, variant.answers)
         recorded = {(gid, m) for gid, check in checks.items()
-                    for m in second_pass.run_check(_Space(ns), check, points[gid]).mistakes}
+                    for m in score.run_check(_Space(ns), check, points[gid]).mistakes}
         if recorded != variant.expected_mistakes():
             wrong.append(f"{variant.name}: recorded {sorted(recorded)}, "
                          f"expected {sorted(variant.expected_mistakes())}")

@@ -37,7 +37,7 @@ GiB = 1 << 30
 MiB = 1 << 20
 #: Folders and files of a course (and of the repository) a sandbox never shows.
 PRIVATE_NAMES = ("source", "submitted", "staged", "autograded", "feedback", "exchange",
-                 "reports", "second_pass", ".git", "tests", "gradebook.db")
+                 "reports", ".git", "tests", "gradebook.db")
 #: First uid of the unprivileged users kernels and runners run as (when started as root).
 UID_BASE = {"kernel": 61000, "runner": 63000}
 UID_SPAN = 2000

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from ..toolpath import interpreter_bin
 
@@ -22,9 +21,6 @@ from ..toolpath import interpreter_bin
 COPIED = None
 #: Folders on PATH after the interpreter's own: the system's, never the grader's PATH.
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
-#: The kit's checkout (the folder holding ``cs230_grading``).
-KIT_ROOT = os.fspath(Path(__file__).resolve().parents[2])
-
 STUDENT_ENVIRONMENT: dict[str, str | None] = {
     # The kit's interpreter first (ipykernel, and tools a notebook runs by name, come from the
     # same installation), then the system's folders; the grader's own PATH may name private
@@ -45,13 +41,6 @@ STUDENT_ENVIRONMENT: dict[str, str | None] = {
     # skip their drawing and training under grading.
     "NBGRADER_EXECUTION": COPIED,
     "NBGRADER_VALIDATING": COPIED,
-    # Grading switches that the hidden tests read (Q1's per-option partial credit; Q3-Q6's
-    # credit per sub-answer and errors carried forward).
-    "CS230_PARTIAL_CREDIT": COPIED,
-    "CS230_CARRY_FORWARD": COPIED,
-    # The hidden tests import the answer key from the kit's checkout: that folder only, not
-    # the grader's PYTHONPATH. (The out-of-kernel runner runs with -I and ignores it.)
-    "PYTHONPATH": KIT_ROOT,
     # One thread per kernel: the grading workers already use every core.
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",

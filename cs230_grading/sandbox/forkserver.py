@@ -10,9 +10,11 @@ student environment as a kernel's: :func:`cs230_grading.sandbox.wrap_command`) h
 student code. Every notebook's kernel is then a child forked from it: a fresh process, dropped
 to the unprivileged uid, that has run nothing of anyone's.
 
-The out-of-kernel pass's runners (:class:`cs230_grading.second_pass.StudentProcess`) get a
-zygote of their own (``kind="runner"``: ``python -I``, the kit hidden, NumPy and matplotlib
-preloaded), whose children receive their two pipes over the zygote's Unix socket.
+The scoring pass's student processes (:class:`cs230_grading.grading.student_process.
+StudentProcess`) get a zygote of their own (``kind="runner"``: ``python -I``, NumPy and
+matplotlib preloaded), whose children receive their two pipes over the zygote's Unix socket.
+Neither zygote can see the kit's ``cs230_grading`` (answer key, graders): it is hidden in both
+sandboxes.
 
 Between two children the zygote kills every other process of its sandbox and empties
 ``/tmp``, the run folder, message queues and IPC objects, so nothing one notebook started or
@@ -28,7 +30,6 @@ the next notebook.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import select
@@ -56,20 +57,6 @@ PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
            "PIL.Image")
 
 
-def preload() -> list[str]:
-    """What the zygote imports: :data:`PRELOAD`, then the hidden tests' grader modules (the
-    question table's), each followed by ``module:warm`` when it has a ``warm()`` to run
-    (work every notebook's hidden tests would otherwise repeat, such as timing the key)."""
-    from ..questions import QUESTIONS
-
-    names = list(PRELOAD)
-    for q in QUESTIONS:
-        if q.grader:
-            module = f"cs230_grading.graders.{q.grader}"
-            names.append(module)
-            if hasattr(importlib.import_module(module), "warm"):
-                names.append(f"{module}:warm")
-    return names
 
 
 #: What a runner zygote imports: what the notebooks' own code imports, never the kit.
@@ -79,6 +66,8 @@ RUNNER_PRELOAD = ("numpy", "matplotlib", "matplotlib.figure", "matplotlib.backen
 START_SECONDS = 60.0
 REQUEST_SECONDS = 20.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: the kit's package folder, wherever it is installed
+KIT_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 class ForkServerError(RuntimeError):
@@ -88,9 +77,9 @@ class ForkServerError(RuntimeError):
 class ForkServer:
     """One zygote in one sandbox, showing ``folder`` read-only.
 
-    ``kind`` is ``kernel`` (grading kernels: the kit's ``cs230_grading`` visible, as the hidden
-    tests import the graders) or ``runner`` (the out-of-kernel pass's student processes:
-    ``python -I``, ``cs230_grading`` hidden), with the uid and limits of that kind.
+    ``kind`` is ``kernel`` (grading kernels) or ``runner`` (the scoring pass's student
+    processes: ``python -I``), with the uid and limits of that kind; ``cs230_grading`` is
+    hidden from both.
     """
 
     def __init__(self, folder: Path, rundir: Path, *, hidden: Sequence[Path],
@@ -99,12 +88,12 @@ class ForkServer:
         self.uid = sandbox_uid(kind)
         self._lock = threading.Lock()
         self.sock, theirs = socket.socketpair()
-        kit = REPO_ROOT / "cs230_grading"
+        # neither kind sees the kit (answer key, graders): only the grading process does
+        hidden = [*hidden, KIT_PACKAGE]
         if kind == "kernel":
-            python, readable, modules = [sys.executable], [folder, kit], preload()
+            python, readable, modules = [sys.executable], [folder], list(PRELOAD)
         else:
             python, readable, modules = [sys.executable, "-I"], [folder], list(RUNNER_PRELOAD)
-            hidden = [*hidden, kit]
         cmd = wrap_command(
             [*python, "-c", ZYGOTE_SOURCE, str(theirs.fileno()),
              "-" if self.uid is None else str(self.uid), ",".join(modules),

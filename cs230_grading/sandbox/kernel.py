@@ -41,6 +41,8 @@ from .environment import student_environment
 #: Text that marks a cell whose output was cut (the report looks for it).
 OUTPUT_CUT = "[cs230 sandbox] output limit reached"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: the kit's package folder, wherever it is installed: hidden from kernels (answer key, graders)
+KIT_PACKAGE = Path(__file__).resolve().parents[1]
 #: Seconds this process's kernels spent, by phase: ``kernel_start`` (sandbox, kernel process,
 #: client handshake), ``kernel_stop`` and ``kernel`` (the whole notebook, start to stop).
 #: The shared-nothing worker reads and resets it per student (the benchmark's breakdown).
@@ -134,7 +136,7 @@ class SandboxKernelManager(AsyncKernelManager):
             kernel_cmd = wrap_command(
                 kernel_cmd, kind="kernel", cwd=cwd,
                 writable=[Path(self._rundir)] if self._rundir else [],
-                readable=[cwd, REPO_ROOT / "cs230_grading"], hidden=private_paths(roots),
+                readable=[cwd], hidden=[*private_paths(roots), KIT_PACKAGE],
                 mode=self.sandbox_mode)
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
@@ -189,8 +191,9 @@ class SandboxedExecute(Execute):
 
     When the kernel dies (``os._exit``, a segfault, a limit that kills), nbgrader would fail
     the whole notebook; here the cell gets a ``DeadKernelError`` output and every later code
-    cell a "not run" error, so the notebook is still graded (later test cells score 0 in the
-    kernel, and the out-of-kernel pass gives them what the student's code deserves).
+    cell a "not run" error, so the notebook is still graded (the scoring pass,
+    :class:`cs230_grading.grading.score.ScoreParts`, gives the test cells what the student's
+    code deserves).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -12,7 +12,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from cs230_grading.sandbox import Limits, effective_mode, wrap_command
 from cs230_grading.sandbox.runner import WireError, decode, encode
-from cs230_grading.second_pass import notebook_cells
+from cs230_grading.grading.student_process import notebook_cells
 from cs230_grading.tamper_scan import scan_source
 
 

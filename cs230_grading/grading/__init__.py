@@ -1,0 +1,1 @@
+"""The grading path, one module per stage."""
