@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 from cs230_grading.course import NOTEBOOKS, Course
-from cs230_grading.distributed import grade_class, gradebook_snapshot
+from cs230_grading.grading.driver import grade_class
+from cs230_grading.grading.record import gradebook_snapshot
 from cs230_grading.intake import stage_submissions
 from cs230_grading.samples import sample_plan, write_sample_class
 

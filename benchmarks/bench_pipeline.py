@@ -34,8 +34,8 @@ import time
 from pathlib import Path
 
 from cs230_grading.course import ASSIGNMENT, NOTEBOOKS, REPO_ROOT, Course
-from cs230_grading.distributed import PHASES
 from cs230_grading.engine import default_workers
+from cs230_grading.grading.kit import PHASES
 from cs230_grading.pipeline import run_pipeline
 from cs230_grading.results import collect_grades
 from cs230_grading.samples import sample_plan, write_sample_class

@@ -31,6 +31,7 @@ import dataclasses
 import time
 from collections.abc import Iterator
 
+from .finding import Finding
 from .settings import limit_from_env
 
 #: The kind of the findings this module makes (see :class:`cs230_grading.intake.Finding`).
@@ -150,6 +151,5 @@ def current_clock() -> StudentClock:
 
 def overrun_findings(student: str, overruns: list[Overrun]) -> list:
     """The report's lines for what ran out of time (one per notebook and pass)."""
-    from .intake import Finding
 
     return [Finding(student, o.message(), o.notebook, "error", KIND) for o in overruns]

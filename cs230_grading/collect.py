@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Protocol
 
 from .course import ASSIGNMENT, NOTEBOOKS
+from .finding import Finding
 from .folders import replace_folder
-from .intake import Finding, IntakeLimits, MiB, roster_rows
+from .intake import IntakeLimits, MiB, roster_rows
 from .settings import limit_from_env
 
 MANIFEST = "collect.csv"

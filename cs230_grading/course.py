@@ -23,12 +23,12 @@ from nbformat import NotebookNode
 
 from .folders import replace_folder
 from .notebooks import grade_cells, nbgrader_meta, read_notebook, write_notebook
-from .questions import EXAM_POINTS as EXAM_POINTS  # re-exported: the policy lives there
+from .questions import ASSIGNMENT as ASSIGNMENT  # re-exported: the table lives there
+from .questions import EXAM_POINTS as EXAM_POINTS
 from .questions import EXTRA_CREDIT as EXTRA_CREDIT
 from .questions import QUESTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "midterm"
 #: The question notebooks, their points and the exam's totals: all from the question table
 #: (cs230_grading/questions.py). Q6's points include its 5 points of extra credit; the cover,
 #: with the honour code, is worth none.

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .course import ASSIGNMENT
-from .intake import Finding
+from .finding import Finding
 from .notebooks import NotebookError, grade_cells, read_notebook
 
 COVER = "q0_cover"

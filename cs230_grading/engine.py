@@ -2,14 +2,14 @@
 
 One small interface, :class:`GradingEngine`, runs a function over many items
 and yields results as they finish (:meth:`GradingEngine.run`, which
-:func:`cs230_grading.distributed.grade_class` uses). By default it starts a ``LocalCluster``
+:func:`cs230_grading.grading.driver.grade_class` uses). By default it starts a ``LocalCluster``
 with one single-threaded worker process per core; given a scheduler address
 (``--scheduler tcp://HOST:8786`` or ``CS230_DASK_SCHEDULER``) it connects to an
 existing cluster instead (a Slurm or Kubernetes one started with dask-jobqueue
 or dask-kubernetes: see docs/cluster.md). Nothing else in the package talks to Dask.
 
 Worker processes load nbgrader once and keep it (a private course per worker, see
-:class:`cs230_grading.distributed.WorkerCourse`), so the ~4 s start-up of an ``nbgrader``
+:class:`cs230_grading.grading.stage.PrivateCourse`), so the ~4 s start-up of an ``nbgrader``
 command is paid once per worker, not once per student; every notebook still gets a fresh
 sandboxed kernel from nbgrader.
 
@@ -186,7 +186,7 @@ class GradingEngine:
         token = uuid.uuid4().hex[:8]
         # Import the task's module on every worker first. Unpickling ``shared`` would import
         # it anyway, but inside ``scatter``, where it took 7.0 s for a 1.3 s import (2 workers
-        # on 2 cores, cs230_grading.distributed); imported beforehand, the scatter is instant.
+        # on 2 cores, cs230_grading.grading.worker); imported beforehand, the scatter is instant.
         with contextlib.suppress(Exception):  # best effort: unpickling imports it regardless
             client.run(_import_modules, sorted({func.__module__} | (
                 {type(shared).__module__} if shared is not None else set())))

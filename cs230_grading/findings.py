@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 
 from .budget import KIND as BUDGET
 from .cover import COVER
-from .intake import SUSPECTED, Finding
+from .finding import Finding
+from .intake import SUSPECTED
 
 TAMPERING = "tampering suspected"
 CRASHED = "crashed"

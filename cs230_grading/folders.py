@@ -19,9 +19,10 @@ process id in their names, and :func:`sweep_dead_owners` removes those of dead w
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 
@@ -114,3 +115,52 @@ def restore(target: Path) -> None:
         return
     shutil.rmtree(target, ignore_errors=True)
     old.rename(target)
+
+
+#: names skipped when a folder's files are read for hashing or sending
+IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store")
+
+
+def tree_files(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (caches skipped), keyed by its relative path."""
+    if not folder.is_dir():
+        return {}
+    files: dict[str, bytes] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not any(rel.match(p) or p in rel.parts for p in IGNORED):
+            files[rel.as_posix()] = path.read_bytes()
+    return files
+
+
+def content_sha(files: Mapping[str, bytes], *extra: str) -> str:
+    """SHA-256 of files (by relative path) and extra strings: equal contents, equal hash."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    for text in extra:
+        digest.update(text.encode() + b"\0")
+    return digest.hexdigest()
+
+
+try:
+    from contextlib import chdir
+except ImportError:  # Python 3.10
+
+    @contextlib.contextmanager
+    def chdir(path: str | os.PathLike[str]) -> Iterator[None]:  # type: ignore[no-redef]
+        """Work in ``path`` for the ``with`` block (``contextlib.chdir`` of Python 3.11)."""
+        before = os.getcwd()
+        os.chdir(path)
+        try:
+            yield
+        finally:
+            os.chdir(before)
+
+
+def course_root_of(path: Path) -> Path | None:
+    """The nearest folder above ``path`` holding ``nbgrader_config.py``."""
+    for folder in (path, *path.parents):
+        if (folder / "nbgrader_config.py").exists():
+            return folder
+    return None

@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .course import ASSIGNMENT, NOTEBOOK_POINTS, NOTEBOOKS
+from .finding import Finding
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook, write_notebook
 from .settings import limit_from_env
 
@@ -43,30 +44,6 @@ TIMESTAMP = "timestamp.txt"
 #: a timestamp is one line; anything larger is not one
 TIMESTAMP_BYTES = 4096
 SUSPECTED = "suspected cheating, a person should review this submission"
-
-
-@dataclasses.dataclass(frozen=True)
-class Finding:
-    """Something an instructor should know about one submission."""
-
-    student: str
-    message: str
-    notebook: str = ""
-    severity: str = "error"  # "error" needs attention; "warning" is informational
-    #: what kind of finding, for the summary's counts and the grouping of the report
-    #: ("time budget", ...; "" for others: see :func:`cs230_grading.findings.kind_of`)
-    kind: str = ""
-    #: a score the out-of-kernel pass changed: the part (grade id), its score in the kernel
-    #: (None: it awaited a manual grade) and outside it (the score kept)
-    part: str = ""
-    in_kernel: float | None = None
-    outside: float | None = None
-    #: evidence shown folded under the report's line (e.g. the static scan's lines)
-    evidence: tuple[str, ...] = ()
-
-    def line(self) -> str:
-        where = f"{self.student}/{self.notebook}" if self.notebook else self.student
-        return f"[{self.severity}] {where}: {self.message}"
 
 
 @dataclasses.dataclass

@@ -29,10 +29,12 @@ from typing import TextIO
 from .class_mistakes import count_mistakes, read_mistakes, write_mistakes_csv
 from .course import EXAM_POINTS, Course
 from .cover import honour_code_findings
-from .distributed import grade_class, ledger_findings
+from .finding import Finding
 from .findings import terminal_lines
 from .folders import staged_folder
-from .intake import STAGED_DIR, Finding, stage_submissions
+from .grading.driver import grade_class
+from .grading.record import ledger_findings
+from .intake import STAGED_DIR, stage_submissions
 from .item_analysis import collect_part_scores, item_statistics, write_item_analysis_csv
 from .lms_export import (
     DEFAULT_ASSIGNMENT_COLUMN,
@@ -62,7 +64,7 @@ class PipelineResult:
     graded: list[str]
     #: wall-clock seconds each graded student took on its worker
     student_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
-    #: student -> seconds by phase (``distributed.PHASES``) for the students graded this run
+    #: student -> seconds by phase (``grading.kit.PHASES``) for the students graded this run
     timings: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
     @property
@@ -85,7 +87,7 @@ def run_pipeline(
     """Run the whole instructor job on the course at ``course_root``.
 
     Workers grade in a private course each, the driver alone writing the gradebook
-    (:func:`cs230_grading.distributed.grade_class`): ``workers`` local processes on a
+    (:func:`cs230_grading.grading.driver.grade_class`): ``workers`` local processes on a
     ``LocalCluster`` (default: one per core), or the cluster of the scheduler at
     ``scheduler`` (or ``CS230_DASK_SCHEDULER``). A re-run resumes: students graded against
     an unchanged submission and course are not graded again.

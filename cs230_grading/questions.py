@@ -23,6 +23,8 @@ import re
 #: Exam policy, stated once: the exam is out of ``EXAM_POINTS``, and ``EXTRA_CREDIT`` more
 #: points can be earned on top. The table's points must add up to exactly these
 #: (checked by ``tests/test_question_table.py``; :func:`policy_problems`).
+#: the nbgrader assignment: source/<ASSIGNMENT>/, release/<ASSIGNMENT>/, ...
+ASSIGNMENT = "midterm"
 EXAM_POINTS = 100
 EXTRA_CREDIT = 5
 

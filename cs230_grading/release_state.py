@@ -12,19 +12,34 @@ notebook, a release folder changed or deleted by hand, another configuration or 
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Protocol
 
-from .course import ASSIGNMENT, Course
+from .folders import content_sha, tree_files
+from .questions import ASSIGNMENT
+
+
+class Course(Protocol):
+    """What of a :class:`cs230_grading.course.Course` the stamp reads."""
+
+    root: Path
+    db_url: str
+
+    @property
+    def source_dir(self) -> Path: ...
+
+    @property
+    def release_dir(self) -> Path: ...
 
 TABLE = "cs230_release"
 
 
 def release_sha(course: Course) -> str:
     """Hash of the configuration, ``source/midterm`` and ``release/midterm``."""
-    from .distributed import _tree_files, content_sha
 
     files = {"nbgrader_config.py": (course.root / "nbgrader_config.py").read_bytes()}
-    files.update({f"source/{k}": v for k, v in _tree_files(course.source_dir).items()})
-    files.update({f"release/{k}": v for k, v in _tree_files(course.release_dir).items()})
+    files.update({f"source/{k}": v for k, v in tree_files(course.source_dir).items()})
+    files.update({f"release/{k}": v for k, v in tree_files(course.release_dir).items()})
     return content_sha(files)
 
 

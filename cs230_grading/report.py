@@ -25,8 +25,8 @@ from urllib.parse import quote
 from .budget import KIND as BUDGET_KIND
 from .class_mistakes import MistakeCount, mistakes_figure
 from .course import ASSIGNMENT, EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
+from .finding import Finding
 from .findings import Group, count
-from .intake import Finding
 from .item_analysis import FLAG_BELOW, FLAG_FEW, MIN_STUDENTS, ItemStats, item_figure
 from .late import late_by
 from .questions import QUESTIONS

@@ -12,6 +12,7 @@ import statistics
 from collections.abc import Sequence
 
 from .budget import KIND as BUDGET
+from .finding import Finding
 from .findings import (
     CRASHED,
     HONOUR_CODE,
@@ -24,7 +25,6 @@ from .findings import (
     group_findings,
     students_with,
 )
-from .intake import Finding
 from .results import ClassGrades
 
 #: Where ``jupyter lab`` started from the course root serves nbgrader's formgrader (the

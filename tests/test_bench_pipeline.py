@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from cs230_grading.course import REPO_ROOT
-from cs230_grading.distributed import PHASES
+from cs230_grading.grading.kit import PHASES
 
 
 def _run(*args: str) -> str:

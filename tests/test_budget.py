@@ -123,8 +123,8 @@ def test_a_check_gets_one_cell_timeout_however_many_calls(tmp_path: Path) -> Non
     """Each call is well under the time limit, but a check makes many calls: the check as a
     whole gets the limit of a test cell, and scores 0 with a message naming it."""
     from cs230_grading.budget import TimeBudget, student_clock
-    from cs230_grading.notebooks import write_notebook
-    from cs230_grading.second_pass import grade_outside
+    from cs230_grading.grading.score import score_notebook
+    from cs230_grading.notebooks import read_notebook, write_notebook
 
     course = Course.scratch(tmp_path / "course")
     course.generate_assignment()
@@ -135,7 +135,9 @@ def test_a_check_gets_one_cell_timeout_however_many_calls(tmp_path: Path) -> Non
                                                                    str(per_call))),
                    folder / f"{NOTEBOOK}.ipynb")
     with student_clock(TimeBudget(notebook_seconds=600, student_seconds=600)) as clock:
-        result = grade_outside("sleepy", folder, course.root, (NOTEBOOK,), timeout=limit)
+        result = score_notebook(NOTEBOOK, read_notebook(folder / f"{NOTEBOOK}.ipynb"),
+                                read_notebook(course.source_dir / f"{NOTEBOOK}.ipynb"),
+                                folder, course.root, timeout=limit)
     over = [o for o in result.outcomes if "over the time limit" in o.message]
     # every check that calls conv_output_shape makes more than limit / per_call calls
     assert over and all(o.points == 0 for o in over)

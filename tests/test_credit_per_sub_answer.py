@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 
 from cs230_grading import credit
-from cs230_grading.grading import score
 from cs230_grading.checks import GradingError
 from cs230_grading.course import REPO_ROOT
 from cs230_grading.graders import q3, q4, q5, q6
+from cs230_grading.grading import score
 from cs230_grading.notebooks import grade_cells, nbgrader_meta, read_notebook, solution_sources
 from cs230_grading.reference import conv
 from cs230_grading.variants import Variant, sub_answer_split

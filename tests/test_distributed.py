@@ -23,12 +23,8 @@ import psutil
 import pytest
 
 from cs230_grading.course import NOTEBOOKS, Course
-from cs230_grading.distributed import (
-    grade_all_distributed,
-    grade_class,
-    gradebook_snapshot,
-    read_ledger,
-)
+from cs230_grading.grading.driver import grade_all_distributed, grade_class
+from cs230_grading.grading.record import gradebook_snapshot, read_ledger
 from cs230_grading.intake import stage_submissions
 from cs230_grading.samples import sample_plan, write_sample_class
 
@@ -159,7 +155,7 @@ def read_ledger_safe(db_url: str) -> dict:
 DRIVER = """
 import sys
 from cs230_grading.course import NOTEBOOKS, Course
-from cs230_grading.distributed import grade_class
+from cs230_grading.grading.driver import grade_class
 if __name__ == "__main__":
     grade_class(Course(sys.argv[1]), sys.argv[2:], workers=2, progress=False)
 """
@@ -233,62 +229,35 @@ def test_a_submission_that_kills_its_worker_is_marked_and_the_class_goes_on(
     assert again.seconds < 30
 
 
-def test_driver_applies_the_second_pass_rule_and_keeps_report_lines(pristine, serial) -> None:
-    """The worker's out-of-kernel overrides reach the central gradebook under reconcile's rule:
-    an instructor's manual grade is never replaced, the pass's own earlier override is
-    updated or removed; the report lines travel with the ledger row (resume reports them)."""
+def test_driver_keeps_a_tas_grade_and_the_report_lines(pristine, serial) -> None:
+    """Recording a graded submission writes the scoring pass's scores and never replaces a
+    manual grade a TA set (nbgrader's rule: the cell stays flagged for review); the report
+    lines travel with the ledger row (a resumed run reports them)."""
     from nbgrader.api import Gradebook
 
-    from cs230_grading.distributed import (
-        GradedSubmission,
-        SubmissionTask,
-        _ledger_findings,
-        record_graded,
-    )
+    from cs230_grading.grading.kit import GradedSubmission, SubmissionTask
+    from cs230_grading.grading.record import findings_of_note, record_graded
     from cs230_grading.intake import Finding
-    from cs230_grading.notebooks import read_notebook
-    from cs230_grading.second_pass import COMMENT_TAG, LEDGER_DIR, answer_cell_for
 
     course = _copy(pristine.with_name("serial"), pristine.with_name("rule"))
     student, nb = "sample-full", "q3_conv_architectures"
     cells = serial[student]
     tests = sorted(g for (n, g), v in cells.items() if n == nb and g.endswith("_test"))
     mine, theirs = tests[0], tests[1]
-    source = read_notebook(course.source_dir / f"{nb}.ipynb")
-    answer = {t: answer_cell_for(source, t) for t in (mine, theirs)}
     with Gradebook(course.db_url) as gb:  # a TA grades `theirs` by hand in the formgrader
         gb.find_grade(theirs, nb, "midterm", student).manual_score = 0.5
         gb.db.commit()
-
-    def graded(overrides: dict[str, float]) -> GradedSubmission:
-        return GradedSubmission(
-            student, True, 1.0, submitted=list(NOTEBOOKS),
-            grades=[(n, g, v[0], v[2]) for (n, g), v in cells.items()
-                    if not g.startswith("comment:") and g != "late_penalty"],
-            overrides=overrides,
-            pass_comments=[(nb, answer[t], f"{COMMENT_TAG} {t}: kept 0") for t in (mine, theirs)
-                           if f"{nb}/{t}" in overrides],
-            findings=[Finding(student, f"{mine}: in the kernel it scored 2", nb)])
-
-    task = SubmissionTask(student, {}, "sha")
-    record_graded(course, "kit", task, graded({f"{nb}/{mine}": 0.0, f"{nb}/{theirs}": 0.0}),
-                  0, "worker")
+    graded = GradedSubmission(
+        student, True, 1.0, submitted=list(NOTEBOOKS),
+        grades=[(n, g, 0.0 if g == mine else v[0], v[2]) for (n, g), v in cells.items()
+                if not g.startswith("comment:") and g != "late_penalty"],
+        findings=[Finding(student, f"{mine}: a line for the report", nb)])
+    record_graded(course, "kit", SubmissionTask(student, {}, "sha"), graded, 0, "worker")
     with Gradebook(course.db_url) as gb:
         ours = gb.find_grade(mine, nb, "midterm", student)
-        assert (ours.manual_score, ours.needs_manual_grade) == (0.0, False)
-        assert gb.find_grade(theirs, nb, "midterm", student).manual_score == 0.5
-        assert f"{COMMENT_TAG} {mine}:" in gb.find_comment(answer[mine], nb, "midterm",
-                                                          student).manual_comment
-        assert COMMENT_TAG not in (gb.find_comment(answer[theirs], nb, "midterm", student)
-                                   .manual_comment or "")
-    kept = json.loads((course.root / LEDGER_DIR / f"{student}.json").read_text())
-    assert kept == {f"{nb}/{mine}": 0.0}
+        assert (ours.auto_score, ours.manual_score, ours.needs_manual_grade) == (0.0, None,
+                                                                                 False)
+        ta = gb.find_grade(theirs, nb, "midterm", student)
+        assert (ta.manual_score, ta.needs_manual_grade) == (0.5, True)
     row = read_ledger(course.db_url)[student]
-    assert _ledger_findings(row["note"]) == graded({}).findings
-
-    # graded again, the two passes now agree: the pass's override goes, the TA's grade stays
-    record_graded(course, "kit", task, graded({}), 0, "worker")
-    with Gradebook(course.db_url) as gb:
-        assert gb.find_grade(mine, nb, "midterm", student).manual_score is None
-        assert gb.find_grade(theirs, nb, "midterm", student).manual_score == 0.5
-    assert json.loads((course.root / LEDGER_DIR / f"{student}.json").read_text()) == {}
+    assert findings_of_note(row["note"]) == graded.findings

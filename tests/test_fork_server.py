@@ -126,8 +126,8 @@ def test_only_the_served_folder_uses_the_fork_server(tmp_path: Path, served: Pat
 
 
 def test_the_second_pass_runner_is_forked_without_the_kit(served: Path) -> None:
-    from cs230_grading.sandbox.runner import decode
     from cs230_grading.grading.student_process import StudentProcess
+    from cs230_grading.sandbox.runner import decode
 
     def value(reply: dict, name: str) -> object:
         return decode(reply["names"][name]["value"])

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from cs230_grading.course import Course
-from cs230_grading.distributed import grade_class, gradebook_snapshot, read_ledger
+from cs230_grading.grading.driver import grade_class
+from cs230_grading.grading.record import gradebook_snapshot, read_ledger
 from cs230_grading.intake import stage_submissions
 from cs230_grading.results import collect_grades
 from cs230_grading.samples import sample_plan, write_sample_class

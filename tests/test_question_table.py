@@ -15,8 +15,8 @@ import importlib
 import pytest
 
 from cs230_grading import questions
-from cs230_grading.grading import score as second_pass
 from cs230_grading.course import NOTEBOOK_POINTS, NOTEBOOKS, REPO_ROOT, source_points
+from cs230_grading.grading import score as second_pass
 from cs230_grading.notebooks import grade_cells, nbgrader_meta, read_notebook
 from cs230_grading.questions import QUESTIONS, Question
 from cs230_grading.variants import variants_for

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..findings import CRASHED, LIMIT, SCAN
-from ..intake import Finding
+from ..finding import Finding
+from ..findings import CRASHED, LIMIT, SCAN, SUBMISSION
 from ..notebooks import NotebookError, nbgrader_meta, read_notebook
 from .score import NotebookScore
 
@@ -66,6 +66,10 @@ def scoring_findings(student: str, scores: Sequence[NotebookScore], autograded: 
             findings.append(Finding(
                 student, f"scoring failed ({score.error}); its {lost:g} points scored 0 "
                 "(fix the cause and run again)", score.notebook, "error", CRASHED))
+        if score.restored:
+            findings.append(Finding(
+                student, f"deleted test cell(s) {', '.join(score.restored)}: put back from the "
+                "release and scored", score.notebook, "warning", SUBMISSION))
     events = [*limit_events(autograded),
               *[(s.notebook, f"{e} (while scoring)") for s in scores for e in s.events]]
     for notebook, event in events:

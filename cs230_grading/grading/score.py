@@ -36,6 +36,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from .. import credit
 from ..budget import NOT_RUN, current_clock
 from ..checks import recognised
+from ..folders import course_root_of
 from ..notebooks import NotebookError, nbgrader_meta, read_notebook
 from .student_process import (
     CheckOutOfTime,
@@ -81,6 +82,8 @@ class NotebookScore:
     seconds: float = 0.0
     #: why the pass could not score this notebook (its parts then score 0); empty when it did
     error: str = ""
+    #: test cells the student deleted, put back from ``source/`` and scored
+    restored: list[str] = dataclasses.field(default_factory=list)
 
 
 class MissingGrader(RuntimeError):
@@ -262,8 +265,6 @@ class ScoreParts(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]
                    ) -> tuple[NotebookNode, dict[str, Any]]:
-        from ..sandbox.kernel import course_root_of
-
         info = resources.get("nbgrader", {})
         name, student = str(info.get("notebook", "")), str(info.get("student", ""))
         folder = Path(resources.get("metadata", {}).get("path") or ".").resolve()
@@ -285,7 +286,7 @@ class ScoreParts(NbGraderPreprocessor):
             scored.seconds = time.perf_counter() - start
         by_id = {o.grade_id: o for o in scored.outcomes}
         if not scored.error:
-            restore_test_cells(nb, source_nb, set(by_id))
+            scored.restored = restore_test_cells(nb, source_nb, set(by_id))
         for cell in nb.cells:
             gid = nbgrader_meta(cell).get("grade_id")
             if cell.cell_type == "code" and gid in by_id:

@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..folders import sweep_dead_owners
+from ..folders import course_root_of, sweep_dead_owners
 from . import effective_mode, private_paths, sandbox_uid, wrap_command
 
 ZYGOTE_SOURCE = (Path(__file__).with_name("zygote.py")).read_text(encoding="utf-8")
@@ -305,8 +305,6 @@ def server_for(cwd: Path, env: dict[str, str], kind: str = "kernel") -> ForkServ
             return server
         if server is not None:
             server.close()
-        from .kernel import course_root_of  # (kernel imports this module)
-
         roots = [r for r in {course_root_of(folder), REPO_ROOT} if r is not None]
         hidden = [p for p in private_paths(roots) if p != folder]
         try:

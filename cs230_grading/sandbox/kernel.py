@@ -33,8 +33,10 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer
 
 from ..budget import NotebookTimer, current_clock
+from ..folders import course_root_of
 from . import Limits, effective_mode, forkserver, private_paths, sandbox_uid, wrap_command
 from .environment import student_environment
 
@@ -47,14 +49,6 @@ KIT_PACKAGE = Path(__file__).resolve().parents[1]
 #: client handshake), ``kernel_stop`` and ``kernel`` (the whole notebook, start to stop).
 #: The shared-nothing worker reads and resets it per student (the benchmark's breakdown).
 KERNEL_SECONDS: collections.Counter[str] = collections.Counter()
-
-
-def course_root_of(path: Path) -> Path | None:
-    """The nearest folder above ``path`` holding ``nbgrader_config.py``."""
-    for folder in (path, *path.parents):
-        if (folder / "nbgrader_config.py").exists():
-            return folder
-    return None
 
 
 class QuickReadyClient(AsyncKernelClient):
@@ -195,6 +189,13 @@ class SandboxedExecute(Execute):
     :class:`cs230_grading.grading.score.ScoreParts`, gives the test cells what the student's
     code deserves).
     """
+
+    #: After a cell's reply, nbclient waits this long for the rest of its output; nbgrader then
+    #: fails the whole notebook. A cell that prints hundreds of megabytes on a busy machine
+    #: takes longer than nbclient's 4 s to drain: wait longer, and keep what arrived rather
+    #: than fail (no score depends on the kernel's outputs: the scoring pass scores).
+    iopub_timeout = Integer(30).tag(config=True)
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)

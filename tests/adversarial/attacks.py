@@ -23,6 +23,7 @@ from cs230_grading.notebooks import fill_answers, grade_cells, nbgrader_meta, wr
 from cs230_grading.variants import model
 
 Q3 = "q3_conv_architectures"
+Q5 = "q5_gan_backprop"
 Q6 = "q6_numpy_attention"
 Q3_TESTS = ("q3_i_test", "q3_ii_test", "q3_iii_test", "q3_iv_test", "q3_v_test",
             "q3_vi_test", "q3_vii_test")
@@ -63,6 +64,73 @@ def must(value):
 '''
 
 
+#: Copies the answer key's source into the Linux user keyring wherever the key can be imported
+#: (a kernel that held it, in the old design), and loads it back from the keyring wherever it
+#: cannot (the process that scores): the answers then delegate to the key.
+SMUGGLE = '''
+import ctypes, importlib, inspect, platform
+_libc = ctypes.CDLL(None, use_errno=True)
+_ADD_KEY, _KEYCTL = {"aarch64": (217, 219)}.get(platform.machine(), (248, 250))
+_KEY = {}
+for _name in ("cs230_grading.reference.conv", "cs230_grading.reference.gan",
+              "cs230_grading.reference.attention"):
+    try:
+        _text = inspect.getsource(importlib.import_module(_name)).encode()
+        _libc.syscall(_ADD_KEY, b"user", _name.encode(), _text, len(_text), -4)
+    except Exception as exc:
+        print("no key to copy:", type(exc).__name__)
+    _id = _libc.syscall(_KEYCTL, 10, -4, b"user", _name.encode(), 0)  # KEYCTL_SEARCH
+    if _id > 0:
+        _buf = ctypes.create_string_buffer(1 << 20)
+        _n = _libc.syscall(_KEYCTL, 11, _id, _buf, len(_buf))  # KEYCTL_READ
+        if _n > 0:
+            _src = _buf.raw[:_n].decode().replace("from ..", "from cs230_grading.")
+            exec(compile(_src, _name, "exec"), _KEY)
+'''
+#: Tries every way to read the answer key, the graders and the hidden tests, and prints what
+#: it finds (so it would land in the autograded notebook and the feedback).
+READ_KEY = '''
+import glob, importlib, importlib.util, inspect, os, sys
+for _name in ("cs230_grading.reference.conv", "cs230_grading.graders.q3", "cs230_grading"):
+    try:
+        print(inspect.getsource(importlib.import_module(_name)))
+    except Exception as exc:
+        print("import", _name, "failed:", type(exc).__name__)
+_places = set(sys.path) | {os.getcwd(),
+                           os.path.abspath(os.path.join(os.getcwd(), "..", "..", ".."))}
+for _finder in sys.meta_path:  # an editable install maps the package to its folder
+    for _path in getattr(_finder, "MAPPING", {}).values():
+        _places.add(os.path.dirname(_path))
+for _place in sorted(p for p in _places if p):
+    for _pattern in ("cs230_grading/reference/*.py", "cs230_grading/graders/*.py",
+                     "source/midterm/*.ipynb", "**/reference/conv.py"):
+        for _file in glob.glob(os.path.join(_place, _pattern), recursive=True)[:20]:
+            try:
+                print(open(_file).read())
+            except Exception as exc:
+                print("read", _file, "failed:", type(exc).__name__)
+'''
+#: Student functions of each notebook, named as in the answer key.
+KEY_FUNCTIONS = {
+    Q3: ("conv_output_shape", "conv_num_params", "maxpool_output_shape", "network_output",
+         "fc_num_params"),
+    Q5: ("output_layer_grads", "backprop_layer", "discriminator_grads",
+         "grad_wrt_generator_output", "generator_grads", "discriminator_step", "generator_step",
+         "wgan_output_grads"),
+    Q6: ("num_params", "normalize_channels", "attention_loops", "attention_vectorized"),
+}
+
+
+def smuggled(notebook: str) -> Callable[[Path, Path], NotebookNode]:
+    """Every function of ``notebook`` delegates to the answer key smuggled through the
+    keyring (:data:`SMUGGLE`, run first)."""
+    prefix = notebook.split("_")[0]
+    replace = {f"{prefix}_{name}": (SMUGGLE if i == 0 else "")
+               + f"def {name}(*args, **kwargs):\n    return _KEY[{name!r}](*args, **kwargs)\n"
+               for i, name in enumerate(KEY_FUNCTIONS[notebook])}
+    return answers(notebook, replace)
+
+
 @dataclasses.dataclass
 class Attack:
     student: str
@@ -77,6 +145,8 @@ class Attack:
     filename: str = ""
     #: the whole notebook scores 0 (rejected at intake)
     rejected: bool = False
+    #: scores exactly what the released notebook, unanswered, scores (graded in the same run)
+    blank: bool = False
 
 
 def answers(notebook: str, replace: dict[str, str]) -> Callable[[Path, Path], NotebookNode]:
@@ -226,11 +296,11 @@ probe("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
                             "    return (filter_size * filter_size * in_channels + 1)"
                             " * num_filters\n"})),
         Attack("adv-deleted-test", Q3, "deletes the test cell of part i",
-               mutate(Q3, _delete("q3_i_test")), {}, ("awaited a manual grade",)),
+               mutate(Q3, _delete("q3_i_test")), {}, ("put back from the release",)),
         Attack("adv-edited-test", Q3, "replaces a test cell's code with `pass`",
                mutate(Q3, _edit("q3_ii_test", "pass"))),
         Attack("adv-moved-test", Q3, "moves the test of part iv above every definition",
-               mutate(Q3, _move_to_top("q3_iv_test")), {}, ("q3_iv_test: in the kernel",)),
+               mutate(Q3, _move_to_top("q3_iv_test"))),
         Attack("adv-duplicated-test", Q3, "duplicates the test cell of part v",
                mutate(Q3, _duplicate("q3_v_test")), {}, ("duplicated cell q3_v_test",)),
         Attack("adv-stripped-answer", Q3, "strips the nbgrader metadata of one answer cell",
@@ -263,7 +333,7 @@ probe("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
                    "        return types.SimpleNamespace(q3=_fake)\n"
                    "    return _real(name, *args, **kw)\n"
                    "builtins.__import__ = _imp")), ZERO_Q3,
-               ("in the kernel it scored 2", "touches builtins")),
+               ("touches builtins",)),
         Attack("adv-assertion-error", Q3, "rebinds AssertionError (and answers wrong)",
                answers(Q3, _first_answer("import builtins\nbuiltins.AssertionError = "
                                          "type('AssertionError', (Exception,), {})")), ZERO_Q3,
@@ -271,14 +341,14 @@ probe("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
         Attack("adv-input-transformer", Q3, "an input transformer that blanks later cells",
                answers(Q3, _first_answer(
                    "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"
-               )), ZERO_Q3, ("in the kernel it scored", "hooks into IPython")),
+               )), ZERO_Q3, ("hooks into IPython",)),
         Attack("adv-sys-modules", Q3, "replaces cs230_grading's graders in sys.modules",
                answers(Q3, _first_answer(
                    SILENCE_SELFCHECK + "import sys, types\n"
                    f"sys.modules['cs230_grading.graders.q3'] = {FAKE_CHECKS}\n"
                    "sys.modules['cs230_grading.graders'] = types.SimpleNamespace("
                    "q3=sys.modules['cs230_grading.graders.q3'])")), ZERO_Q3,
-               ("in the kernel it scored", "sys.modules")),
+               ("sys.modules",)),
         Attack("adv-answer-key", Q3, "imports the answer key and returns its values",
                answers(Q3, {"q3_conv_output_shape":
                             "from cs230_grading.reference.conv import conv_output_shape\n"}),
@@ -310,6 +380,12 @@ probe("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
                        "k.shape[3]))\n"}),
                {"q6_normalize_test": 0.0, "q6_loops_test": 0.0, "q6_vectorized_test": 0.0},
                ("assigns to a NumPy attribute",)),
+        # issue 30: the key never enters a student's process, so there is nothing to smuggle
+        *(Attack(f"adv-keyring-{nb.split('_')[0]}", nb, "smuggles the answer key through "
+                 "the Linux user keyring and delegates to it", smuggled(nb), blank=True)
+          for nb in (Q3, Q5, Q6)),
+        Attack("adv-read-key", Q3, "prints the answer key, the graders and the hidden tests",
+               mutate(Q3, _append_cell(READ_KEY)), {}),
     ]
 
 

@@ -8,7 +8,6 @@ marks, and nothing may be read or written outside the attacker's own folder (bwr
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 
@@ -18,9 +17,11 @@ from cs230_grading.pipeline import run_pipeline
 from cs230_grading.sandbox import effective_mode
 from cs230_grading.variants import model
 
-from .attacks import Q3, Q6, attacks, write_submission
+from .attacks import Q3, Q5, Q6, attacks, write_submission
 
 CONTROLS = {"adv-control-q3": Q3, "adv-control-q6": Q6}
+#: the released notebooks, unanswered: what a blank submission earns, graded in the same run
+BLANKS = {f"adv-blank-{nb.split('_')[0]}": nb for nb in (Q3, Q5, Q6)}
 ATTACKS = attacks()
 
 
@@ -34,10 +35,13 @@ def graded(tmp_path_factory):
         for student, notebook in CONTROLS.items():
             course.add_submission(student, {notebook: model(notebook).build(
                 course.source_dir, course.release_dir)})
+        for student, notebook in BLANKS.items():
+            course.add_submission(student, {notebook: read_notebook(
+                course.release_dir / f"{notebook}.ipynb")})
         for attack in ATTACKS:
             write_submission(course, attack)
         out = io.StringIO()
-        result = run_pipeline(root, workers=2, feedback=False, progress=False,
+        result = run_pipeline(root, workers=2, feedback=True, progress=False,
                               regenerate_release=False, out=out)
     return course, result, out.getvalue()
 
@@ -61,6 +65,10 @@ def test_attack_scores_what_its_honest_code_deserves(graded, attack) -> None:
         assert all(v == 0 for v in scores.values()), scores
         total = result.grades.by_student().get(attack.student)
         assert total is None or total.notebook_scores[attack.notebook] == 0
+        points = {}
+    if attack.blank:
+        blank = next(s for s, nb in BLANKS.items() if nb == attack.notebook)
+        assert scores == course.scores(blank)[attack.notebook], (scores, lines)
         points = {}
     for grade_id, full in points.items():
         if not grade_id.endswith("_test"):
@@ -101,15 +109,32 @@ def test_private_files_are_out_of_reach(graded) -> None:
     assert not stray, stray
 
 
-def test_rerunning_the_override_is_idempotent(graded) -> None:
-    from cs230_grading.second_pass import grade_outside, reconcile
+def _key_fingerprints() -> list[str]:
+    """Lines that only the answer key, the graders and the hidden tests' marker contain."""
+    import inspect
 
+    from cs230_grading import graders, reference
+    from cs230_grading.graders import q3 as q3_graders
+    from cs230_grading.reference import conv
+
+    found = []
+    for module in (reference, conv, graders, q3_graders):
+        doc = inspect.getdoc(module) or ""
+        found.append(doc.splitlines()[0])
+    found += ["def _sliding_size(", "HELPER_CHECKS", "def check_part_i(ns"]
+    return [f for f in found if len(f) > 12]
+
+
+def test_nothing_of_the_key_reaches_the_student(graded) -> None:
+    """A cell that imports or reads the key, the graders or the hidden tests finds nothing:
+    neither the autograded notebook nor the feedback the student receives holds any of it."""
     course, _, _ = graded
-    student = "adv-moved-test"
-    before = course.scores(student)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CS230_EXECUTE_TIMEOUT", "10")
-        result = grade_outside(student, course.autograded_dir(student), course.root, (Q3,))
-    reconcile(course.db_url, course.root, result)
-    assert course.scores(student) == before
-    assert os.path.exists(course.root / "second_pass" / f"{student}.json")
+    student = "adv-read-key"
+    texts = {path: path.read_text(encoding="utf-8", errors="replace")
+             for folder in (course.autograded_dir(student), course.feedback_dir(student))
+             for path in folder.rglob("*") if path.suffix in (".ipynb", ".html")}
+    assert len(texts) >= 2, texts.keys()
+    assert any("failed: ModuleNotFoundError" in t for t in texts.values())
+    for fingerprint in _key_fingerprints():
+        for path, text in texts.items():
+            assert fingerprint not in text, (fingerprint, path)

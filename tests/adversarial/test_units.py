@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from cs230_grading.grading.student_process import notebook_cells
 from cs230_grading.sandbox import Limits, effective_mode, wrap_command
 from cs230_grading.sandbox.runner import WireError, decode, encode
-from cs230_grading.grading.student_process import notebook_cells
 from cs230_grading.tamper_scan import scan_source
 
 

@@ -30,7 +30,7 @@ from adversarial.active_content import (
 from playwright.sync_api import expect
 
 from cs230_grading.course import Course
-from cs230_grading.distributed import grade_class
+from cs230_grading.grading.driver import grade_class
 from cs230_grading.notebooks import write_notebook
 
 pytestmark = pytest.mark.browser
