@@ -1,22 +1,25 @@
 """Benchmark: ``cs230-grade run`` against stock serial nbgrader, on one class, in one run.
 
-Both sides grade the same class in two scratch copies of the course, with the course's
-own ``nbgrader_config.py`` (so both run every notebook in the sandboxed kernel):
+Both sides grade the same class in two scratch copies of the course:
 
 * **stock**: ``nbgrader autograde midterm`` then ``nbgrader generate_feedback midterm``,
-  one student after another, as an instructor without this kit would;
+  one student after another, as an instructor without this kit would: nbgrader's own
+  preprocessors (no sandbox), and hidden tests that run the graders in the student's kernel
+  (each test cell's hidden part calls ``graders.qN.CHECKS[grade id](globals())``, the way
+  nbgrader courses usually grade);
 * **pipeline**: what ``cs230-grade run`` does (:func:`cs230_grading.pipeline.run_pipeline`:
-  release regenerated, intake, a LocalCluster of one worker per core, autograde, the
-  out-of-kernel second pass and the feedback on the workers, the driver writing the
-  gradebook, the exports and the report), timed from start to the report.
+  release regenerated, intake, a LocalCluster of one worker per core, each notebook executed
+  in a sandboxed kernel without the key and scored outside it, the feedback on the workers,
+  the driver writing the gradebook, the exports and the report), timed from start to the
+  report.
 
 The class is the sample class (full, blank, partial and seeded random mixes of the named
 mistakes) plus, unless ``--no-tamper``, submissions of ``tests/adversarial`` that tamper
-with the grading (stock nbgrader trusts them; the pipeline's second pass does not). The
+with the grading (stock nbgrader trusts their kernel; the pipeline never asks it). The
 script checks that every student who does not tamper has the same total on both sides,
 prints both times and their ratio, and a per-student breakdown of the pipeline's time
-(kernel start, execution, kernel stop, nbgrader's bookkeeping, second pass, feedback,
-driver write). The machine's load average is printed before and after: on a shared
+(kernel start, execution, kernel stop, scoring, nbgrader's bookkeeping, feedback, driver
+write). The machine's load average is printed before and after: on a shared
 machine the ratio says as much about the neighbours as about the code.
 
     python benchmarks/bench_pipeline.py                  # 19 students + 3 tampering
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import sys
 import tempfile
 import time
@@ -40,14 +44,53 @@ from cs230_grading.pipeline import run_pipeline
 from cs230_grading.results import collect_grades
 from cs230_grading.samples import sample_plan, write_sample_class
 
-#: submissions of tests/adversarial/attacks.py that change their own score in the kernel
+#: submissions of tests/adversarial/attacks.py that change their own score in a kernel that
+#: runs the hidden tests
 TAMPERING = ("adv-patch-builtins", "adv-input-transformer", "adv-patch-numpy")
 SAMPLES = ("sample-full", "sample-blank", "sample-partial")
 
 
-def build_course(root: Path, n_students: int, tamper: bool) -> tuple[Course, list[str]]:
+#: nbgrader's own autograde preprocessors, for the stock side
+STOCK_CONFIG = """
+# --- bench_pipeline.py: stock nbgrader, with the hidden tests in the kernel ---
+from nbgrader.converters.autograde import Autograde as _Autograde
+c.Autograde.autograde_preprocessors = _Autograde.autograde_preprocessors.default_value
+"""
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS", re.S)
+
+
+def make_stock(course: Course) -> None:
+    """Turn a scratch course into one graded the usual nbgrader way: the hidden part of each
+    test cell calls its check in the kernel (partial credit as the cell's last value), and
+    nbgrader_config.py uses nbgrader's own autograde preprocessors."""
+    from cs230_grading.grading.score import graders_for
+    from cs230_grading.notebooks import nbgrader_meta, read_notebook, write_notebook
+    from cs230_grading.questions import question
+
+    for name in NOTEBOOKS:
+        path = course.source_dir / f"{name}.ipynb"
+        nb = read_notebook(path)
+        grader = question(name).grader
+        for cell in nb.cells:
+            gid = nbgrader_meta(cell).get("grade_id")
+            if grader and gid in graders_for(name) and "BEGIN HIDDEN TESTS" in cell.source:
+                call = (f"### BEGIN HIDDEN TESTS\nfrom cs230_grading.graders import {grader} "
+                        f"as _grader\n_grader.CHECKS[{gid!r}](globals())\n"
+                        "### END HIDDEN TESTS")
+                source = HIDDEN.sub("", cell.source).rstrip("\n")
+                cell.source = "\n".join(ln for ln in source.splitlines()
+                                        if not ln.startswith("assert _ok")) + "\n" + call
+        write_notebook(nb, path)
+    with (course.root / "nbgrader_config.py").open("a", encoding="utf-8") as config:
+        config.write(STOCK_CONFIG)
+
+
+def build_course(root: Path, n_students: int, tamper: bool, stock: bool = False
+                 ) -> tuple[Course, list[str]]:
     """A generated course with the class in ``submitted/``; returns it and the tamperers."""
     course = Course.scratch(root)
+    if stock:
+        make_stock(course)
     course.generate_assignment()
     plan = sample_plan(n_random=max(0, n_students - len(SAMPLES)), seed=4230)
     plan = dict(list(plan.items())[:n_students])
@@ -86,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="cs230-bench-") as tmp:
-        stock, tampering = build_course(Path(tmp) / "stock", args.students, not args.no_tamper)
+        stock, tampering = build_course(Path(tmp) / "stock", args.students, not args.no_tamper,
+                                        stock=True)
         ours, _ = build_course(Path(tmp) / "pipeline", args.students, not args.no_tamper)
         students = sorted(p.name for p in stock.submitted_root.iterdir())
         n_notebooks = len(students) * len(NOTEBOOKS)
@@ -102,12 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stock serial nbgrader autograde + generate_feedback: {t_stock:7.1f} s  "
               f"({n_notebooks / t_stock:.2f} notebooks/s)", flush=True)
 
-        os.environ.pop("CS230_SECOND_PASS", None)  # the pipeline as shipped: second pass on
         start = time.perf_counter()
         result = run_pipeline(ours.root, workers=args.workers, progress=False,
                               out=io.StringIO())
         t_ours = time.perf_counter() - start
-        print(f"cs230-grade run (sandbox, second pass, feedback): {t_ours:7.1f} s  "
+        print(f"cs230-grade run (sandbox, scoring outside the kernel, feedback): {t_ours:7.1f} s  "
               f"({n_notebooks / t_ours:.2f} notebooks/s)")
         print(f"after: {load()}")
         print(f"ratio stock/pipeline: {t_stock / t_ours:.2f}x")

@@ -2,8 +2,8 @@
 
 nbgrader bounds each cell (``Execute.timeout``), but nothing bounded a notebook or a student:
 a function that sleeps 50 s per call held a worker for the whole of its notebook's cells in
-the kernel, and then for every call of every check in the out-of-kernel pass. Three budgets
-now hold in both passes, on the wall clock (sleeping uses no CPU, so the CPU limit does not
+the kernel, and then for every call of every check in the scoring pass. Three budgets
+hold in both stages, on the wall clock (sleeping uses no CPU, so the CPU limit does not
 see it):
 
 * **a check or test cell**: ``Execute.timeout`` (``CS230_EXECUTE_TIMEOUT``, 60 s), however
@@ -12,7 +12,7 @@ see it):
 * **a student**: ``CS230_LIMIT_STUDENT_SECONDS`` (default 900 s), both passes and all
   notebooks together.
 
-When a notebook runs out, its remaining cells (kernel) or checks (second pass) are not run
+When a notebook runs out, its remaining cells (kernel) or checks (scoring) are not run
 and score 0 with the message :data:`NOT_RUN`; the student gets a finding and the worker
 moves on. The defaults are far above an honest submission: measured on the model solutions
 on a loaded 2-core machine, the slowest notebook (Q6, in the kernel) took 6.3 s and the whole
@@ -20,7 +20,7 @@ student (six notebooks, both passes and the feedback) 44.5 s: about 1/50 of the 
 budget and 1/20 of the student budget.
 
 The grading worker opens a :class:`StudentClock` for each student (:func:`student_clock`);
-the kernel preprocessor and the second pass read it through :func:`current_clock`, and the
+the kernel preprocessor and the scoring pass read it through :func:`current_clock`, and the
 worker turns what it recorded into findings.
 """
 
@@ -59,7 +59,7 @@ class Overrun:
     """A notebook whose budget (or the student's) ran out in one pass."""
 
     notebook: str
-    stage: str  # "kernel" or "out-of-kernel pass"
+    stage: str  # "kernel" or "scoring"
     seconds: float  # time the notebook had used in that pass
     not_run: int  # cells or checks left unrun
     limit: str  # which budget: "notebook (300 s)" or "student (900 s)"

@@ -60,7 +60,7 @@ class Mistake(str):
         MISTAKES[mistake_id] = obj
         return obj
 
-    def __reduce__(self) -> tuple[Any, ...]:  # pickles (Dask, the second pass) keep the id
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (Dask) keep the id
         return (Mistake, (self.id, str(self)))
 
 

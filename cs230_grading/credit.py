@@ -13,7 +13,7 @@ the same:
   credited. What was and was not credited is printed (stdout: the feedback shows it).
 * :func:`swapped_in` replaces functions of the notebook's namespace (the student's helpers)
   with the answer key's while a check runs, and puts the student's back afterwards: a later
-  part is graded as if the earlier parts were right. The out-of-kernel pass sees the same swap
+  part is graded as if the earlier parts were right. The scoring pass sends the same swap
   (``grading.student_process.StudentNamespace.call`` sends it to the student process as
   overrides).
 * :func:`carried_note` is the feedback line for a helper that was swapped in because the
@@ -54,7 +54,7 @@ def adopt_config_switch(course_root: str | Path) -> None:
     """Set ``CS230_CARRY_FORWARD`` from the course's ``nbgrader_config.py`` when it is unset.
 
     nbgrader loads that file (which sets the variable for its kernels) in its own process;
-    the out-of-kernel pass calls this so that it grades with the same switch. A config without
+    the scoring pass calls this so that it grades with the same switch. A config without
     the switch, or one that cannot be read, leaves the default (on)."""
     if ENV in os.environ:
         return

@@ -1,14 +1,13 @@
 """Findings grouped for people: one line per student and kind of finding.
 
-A student who tampered with the kernel gets one finding per test cell the out-of-kernel
-pass corrected; the instructor needs one line ("tampering suspected in 2 notebooks: kept the
-out-of-kernel scores, 0 instead of 69") with the evidence underneath. :func:`group_findings`
-makes those groups; the terminal prints :func:`terminal_lines` and the report folds each
-group's findings under its :meth:`Group.headline`.
+A student can get several findings of one kind (a static-scan hit per notebook, a limit per
+cell); the instructor needs one line per student and kind with the evidence underneath.
+:func:`group_findings` makes those groups; the terminal prints :func:`terminal_lines` and the
+report folds each group's findings under its :meth:`Group.headline`.
 
-Kinds come from the finding's ``kind`` when its producer set one (the out-of-kernel pass,
-the time budgets); :func:`kind_of` names the rest by where they come from (the cover, a
-failed grading job, intake).
+Kinds come from the finding's ``kind`` when its producer set one (the scoring pass's
+outcome, the time budgets); :func:`kind_of` names the rest by where they come from (the
+cover, a failed grading job, intake).
 """
 
 from __future__ import annotations
@@ -31,8 +30,8 @@ HONOUR_CODE = "honour code"
 #: Every kind, in the order the report and the terminal list a student's groups.
 KINDS = (TAMPERING, CRASHED, SUBMISSION, BUDGET, LIMIT, SCAN, HONOUR_CODE)
 
-#: Prefixes of the messages of a grading job that failed (pipeline, out-of-kernel pass).
-_CRASH_PREFIXES = ("grading failed", "out-of-kernel pass failed")
+#: Prefixes of the messages of a grading job that failed (pipeline, scoring pass).
+_CRASH_PREFIXES = ("grading failed", "scoring failed")
 #: Pseudo-students of findings about the class or an archive, not about one student.
 NOT_A_STUDENT = ("(class)", "(archive)")
 

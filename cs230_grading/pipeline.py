@@ -4,8 +4,9 @@
    current (:mod:`cs230_grading.release_state`);
 2. check every submission under ``submitted/<student>/midterm/`` and stage what can be graded;
 3. grade every student on Dask workers (a ``LocalCluster`` here, or a scheduler's cluster):
-   nbgrader's autograde, the out-of-kernel second pass and the feedback HTML on the worker,
-   the driver alone writing the gradebook and the folders (:mod:`cs230_grading.distributed`:
+   nbgrader's autograde (each notebook executed without the key, then scored outside its
+   kernel) and the feedback HTML on the worker,
+   the driver alone writing the gradebook and the folders (:mod:`cs230_grading.grading`:
    resume through the ledger, ``crashed`` marks), with a progress bar;
 4. export the grades (nbgrader's CSV export plugin, in this process) and a per-question CSV;
 5. write the report (score distributions, per-student table, manual grading queue); its

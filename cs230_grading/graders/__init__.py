@@ -1,20 +1,17 @@
-"""The hidden tests' logic, one module per notebook.
+"""The hidden tests' logic, one module per notebook: the answer key's side of scoring.
 
-A hidden test cell in ``source/midterm`` is a thin call, for example::
+Only the grading process imports these modules (and :mod:`cs230_grading.reference`); no
+process that runs student code can (see docs/security.md). A hidden test cell in
+``source/midterm`` runs nothing: its hidden part is a comment, and
+:class:`cs230_grading.grading.score.ScoreParts` scores the cell with ``CHECKS[grade id]``.
 
-    ### BEGIN HIDDEN TESTS
-    from cs230_grading.graders import q3
-    q3.check_part_i(globals())
-    ### END HIDDEN TESTS
+Each ``check_*`` function takes the notebook's namespace, calls the student's code through
+:func:`cs230_grading.checks.call_student`, compares it with :mod:`cs230_grading.reference`,
+and raises :class:`~cs230_grading.checks.GradingError` with a message naming the likely
+mistake. It returns ``None`` (full points) or, for partial credit, the points as a float. In
+the scoring pass the namespace's functions are stand-ins that call the student's code in a
+sandboxed student process; in unit tests they are plain functions. The same check serves both.
 
-Each ``check_*`` function takes the notebook's namespace, calls the student's
-code through :func:`cs230_grading.checks.call_student`, compares it with
-:mod:`cs230_grading.reference`, and raises :class:`~cs230_grading.checks.GradingError`
-with a message naming the likely mistake. It returns ``None`` (full points) or,
-for partial credit, the points as a float, which the test cell shows as its
-last expression so that nbgrader records it. Keeping the logic here makes it
-unit-testable and lets the out-of-kernel pass reuse it unchanged.
-
-Each module also exports ``CHECKS: dict[str, Callable[[Mapping[str, Any]], float | None]]``
-mapping each test cell's grade id to its check, for the out-of-kernel pass.
+Each module exports ``CHECKS: dict[str, Callable[[Mapping[str, Any]], float | None]]``
+mapping each test cell's grade id to its check.
 """
