@@ -23,10 +23,13 @@ Text outside the regions must not state the numbers (say "the notebooks", not "s
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import re
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from . import questions
 from .notebooks import NotebookError, nbgrader_meta, read_notebook, write_notebook
@@ -41,7 +44,7 @@ DOCS: dict[str, tuple[str, ...]] = {
 }
 BEGIN = "<!-- BEGIN GENERATED {name}: from cs230_grading/questions.py by `cs230-grade tables`"
 END = "<!-- END GENERATED {name} -->"
-HEADING = re.compile(r"^#\s+Question\s+(\d+):\s+(.+?)\s+\(([^()]*points[^()]*)\)\s*$")
+HEADING = re.compile(r"^#\s+Question\s+(\d+):\s+(.+?)\s+\(([^()]*point[^()]*)\)\s*$")
 STAFF = "by the course staff"
 
 
@@ -79,6 +82,10 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def _points(value: float) -> str:
+    return f"{value:g} point" + ("" if value == 1 else "s")
+
+
 def points_text(row: questions.Question) -> str:
     """``"16"``, or ``"10 + 5 extra credit"`` for a question with extra credit."""
     if row.extra_credit:
@@ -89,9 +96,9 @@ def points_text(row: questions.Question) -> str:
 def heading_points(row: questions.Question) -> str:
     """What a question notebook's heading states in its parentheses: ``"13 points"``."""
     if row.extra_credit:
-        return (f"{_num(row.points - row.extra_credit)} points + "
-                f"{_num(row.extra_credit)} points extra credit")
-    return f"{_num(row.points)} points"
+        regular = row.points - row.extra_credit
+        return f"{_points(regular)} + {_points(row.extra_credit)} extra credit"
+    return _points(row.points)
 
 
 def heading(source: str) -> tuple[int, str, str] | None:
@@ -130,8 +137,30 @@ def question_facts(root: Path, row: questions.Question) -> QuestionFacts:
     return QuestionFacts(row, name, tuple(parts))
 
 
+def table(root: str | Path) -> ModuleType:
+    """The question table of the course at ``root``, read afresh from its
+    ``cs230_grading/questions.py`` (just edited by the scaffold, or a course copy's own); the
+    imported one for a course without the package (a scratch course)."""
+    path = Path(root) / "cs230_grading" / "questions.py"
+    if not path.is_file():
+        return questions
+    name = f"_cs230_questions_of_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise GeneratedTextError(f"{path}: cannot be read as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - a broken table gets one line
+        raise GeneratedTextError(f"{path}: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.modules.pop(name, None)
+    return module
+
+
 def all_facts(root: Path) -> list[QuestionFacts]:
-    return [question_facts(root, row) for row in questions.QUESTIONS]
+    return [question_facts(root, row) for row in table(root).QUESTIONS]
 
 
 def _wrap(text: str) -> str:
@@ -155,7 +184,7 @@ def graded_text(facts: QuestionFacts) -> str:
     word = "part" if len(manual) == 1 else "parts"
     return (f"{'part' if len(auto) == 1 else 'parts'} {', '.join(p.name for p in auto)} "
             f"automatically; {word} {', '.join(p.name for p in manual)} "
-            f"({_num(facts.manual_points)} points) {STAFF}")
+            f"({_points(facts.manual_points)}) {STAFF}")
 
 
 def _written(facts: list[QuestionFacts]) -> tuple[list[str], float]:
@@ -174,20 +203,21 @@ def _written(facts: list[QuestionFacts]) -> tuple[list[str], float]:
     return where, total
 
 
-def _extra_sentence(facts: list[QuestionFacts]) -> str:
+def _extra_sentence(policy: ModuleType, facts: list[QuestionFacts]) -> str:
     extra = [f for f in facts if f.row.extra_credit]
-    if not questions.EXTRA_CREDIT or not extra:
+    if not policy.EXTRA_CREDIT or not extra:
         return ""
     where = _join([f"Question {f.number}" for f in extra])
-    return f", plus **{_num(questions.EXTRA_CREDIT)} points of extra credit** in {where}"
+    return f", plus **{_points(policy.EXTRA_CREDIT)} of extra credit** in {where}"
 
 
 def cover_text(root: Path) -> str:
     """The cover's "The exam" section: totals, the table of questions, what a person reads."""
+    policy = table(root)
     facts = [f for f in all_facts(root) if f.row.notebook != COVER]
     lines = [
         _wrap("One notebook per question, in this folder. The exam is out of "
-              f"**{_num(questions.EXAM_POINTS)} points**{_extra_sentence(facts)}. "
+              f"**{_points(policy.EXAM_POINTS)}**{_extra_sentence(policy, facts)}. "
               "This cover is worth 0 points."),
         "",
         "| notebook | question | points | graded |",
@@ -200,7 +230,7 @@ def cover_text(root: Path) -> str:
     if where:
         lines.append(_wrap("Automatically graded answers are checked after you submit, by tests "
                            f"that are not in your copy; written answers ({_join(where)}, "
-                           f"{_num(total)} points in all) are read by a person."))
+                           f"{_points(total)} in all) are read by a person."))
     else:
         lines.append("Answers are checked after you submit, by tests that are not in your copy.")
     return "\n".join(lines)
@@ -208,17 +238,18 @@ def cover_text(root: Path) -> str:
 
 def exam_table(root: Path) -> str:
     """The exam table of README.md and docs/students.md, with the totals."""
+    policy = table(root)
     facts = all_facts(root)
     lines = ["| notebook | question | points | graded |", "|---|---|---|---|"]
     for f in facts:
         graded = graded_text(f) if f.row.points else "a 0-point check, never a score"
         lines.append(f"| `{f.row.notebook}` | {f.row.summary or f.name} | {points_text(f.row)} "
                      f"| {graded} |")
-    extra = (f", plus {_num(questions.EXTRA_CREDIT)} points of extra credit"
-             if questions.EXTRA_CREDIT else "")
+    extra = (f", plus {_points(policy.EXTRA_CREDIT)} of extra credit"
+             if policy.EXTRA_CREDIT else "")
     asked = len([f for f in facts if f.row.notebook != COVER])
     lines += ["", _wrap(f"{len(facts)} notebooks: the cover and {asked} questions. The exam is "
-                        f"out of {_num(questions.EXAM_POINTS)} points{extra}.")]
+                        f"out of {_points(policy.EXAM_POINTS)}{extra}.")]
     return "\n".join(lines)
 
 
