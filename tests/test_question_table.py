@@ -11,10 +11,11 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import re
 
 import pytest
 
-from cs230_grading import questions, second_pass
+from cs230_grading import exam_text, questions, second_pass
 from cs230_grading.course import NOTEBOOK_POINTS, NOTEBOOKS, REPO_ROOT, source_points
 from cs230_grading.notebooks import grade_cells, nbgrader_meta, read_notebook
 from cs230_grading.questions import QUESTIONS, Question
@@ -144,3 +145,68 @@ def test_cs230_grade_run_refuses_to_start_without_a_grader(monkeypatch, capsys) 
     assert err.startswith("cs230-grade: q9_ghost: its grader module "
                           "cs230_grading/graders/q9.py"), err
     assert len(err.strip().splitlines()) == 1, err
+
+
+# --- text generated from the table (cs230_grading/exam_text.py) ----------------------------------
+#: Prose a person writes about the exam as a whole; it must not state what the table decides.
+PROSE = ("README.md", "docs/students.md", "docs/collection.md", "docs/authoring.md")
+WORDS = {5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+
+
+def test_the_generated_regions_agree_with_the_table() -> None:
+    stale = [str(p.relative_to(REPO_ROOT)) for p in exam_text.stale_files(REPO_ROOT)]
+    assert not stale, f"{stale}: generated text disagrees with cs230_grading/questions.py: " \
+                      "run `.venv/bin/cs230-grade tables`"
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for q in QUESTIONS:  # read directly: each row, with its points
+        assert re.search(rf"^\| `{q.notebook}` \|[^\n]*\| {q.points - q.extra_credit:g}[ |]",
+                         readme, re.M), q.notebook
+
+
+def _outside_regions(text: str) -> str:
+    return re.sub(r"<!-- BEGIN GENERATED .*?<!-- END GENERATED [\w-]+ -->", "", text, flags=re.S)
+
+
+@pytest.mark.parametrize("path", PROSE)
+def test_prose_states_no_count_or_total_the_table_decides(path: str) -> None:
+    text = " ".join(_outside_regions((REPO_ROOT / path).read_text(encoding="utf-8")).split())
+    asked = len(QUESTIONS) - 1
+    stated = [phrase for phrase in (
+        f"{WORDS.get(len(QUESTIONS), len(QUESTIONS))} notebooks",
+        f"{WORDS.get(asked, asked)} questions", f"{WORDS.get(asked, asked)} question notebooks",
+        f"out of {questions.EXAM_POINTS}", f"{questions.EXAM_POINTS} points",
+        f"{questions.EXAM_POINTS} + {questions.EXTRA_CREDIT}",
+    ) if re.search(rf"\b{re.escape(phrase)}\b", text, re.I)]
+    assert not stated, (f"{path} states {stated} outside a generated region: say it without "
+                        "the number, or move it into a region (cs230_grading/exam_text.py)")
+
+
+@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n != "q0_cover"])
+def test_each_question_heading_states_its_rows_points(notebook: str) -> None:
+    q = ROWS[notebook]
+    first = read_notebook(SOURCE / f"{notebook}.ipynb").cells[0].source
+    found = exam_text.heading(first)
+    assert found, (f"source/midterm/{notebook}.ipynb: the first cell should start "
+                   "`# Question N: Name (P points)`")
+    number, _, points = found
+    assert number == int(q.key[1:]), notebook
+    assert points == exam_text.heading_points(q), (
+        f"source/midterm/{notebook}.ipynb says ({points}); cs230_grading/questions.py gives "
+        f"{exam_text.heading_points(q)}")
+
+
+def test_cs230_grade_tables_check_names_a_stale_file(tmp_path, capsys) -> None:
+    import shutil
+
+    for rel in ("README.md", "docs/students.md", "cs230_grading/questions.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / rel, tmp_path / rel)
+    shutil.copytree(SOURCE, tmp_path / "source" / "midterm")
+    assert exam_text.run(tmp_path, check=True) == 0
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text().replace("| 25 |", "| 24 |"))
+    capsys.readouterr()
+    assert exam_text.run(tmp_path, check=True) == 1
+    assert capsys.readouterr().out.strip() == "README.md: out of date (run cs230-grade tables)"
+    assert exam_text.run(tmp_path, check=False) == 0
+    assert "| 25 |" in readme.read_text() and exam_text.stale_files(tmp_path) == []
