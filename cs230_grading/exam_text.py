@@ -5,7 +5,7 @@ are worth and how many notebooks there are is generated here from
 ``cs230_grading/questions.py`` (and from the question notebooks' headings and points
 metadata), between two markers:
 
-    <!-- BEGIN GENERATED exam-table: ... -->
+    <!-- BEGIN GENERATED exam-table: written by `cs230-grade tables` ... -->
     ...
     <!-- END GENERATED exam-table -->
 
@@ -42,7 +42,7 @@ DOCS: dict[str, tuple[str, ...]] = {
     "README.md": ("exam-table",),
     "docs/students.md": ("exam-table",),
 }
-BEGIN = "<!-- BEGIN GENERATED {name}: from cs230_grading/questions.py by `cs230-grade tables`"
+BEGIN = "<!-- BEGIN GENERATED {name}: written by `cs230-grade tables` from the question table"
 END = "<!-- END GENERATED {name} -->"
 HEADING = re.compile(r"^#\s+Question\s+(\d+):\s+(.+?)\s+\(([^()]*point[^()]*)\)\s*$")
 STAFF = "by the course staff"
