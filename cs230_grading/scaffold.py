@@ -254,6 +254,8 @@ def scaled(points: dict[str, float], total: float) -> dict[str, float]:
 
 def _rebalance(root: Path, source: str, taken: float) -> list[Path]:
     """Take ``taken`` points from ``source``: its row, its cells' points, its heading."""
+    from . import scaffold_files as f
+
     path = root / SOURCE / f"{source}.ipynb"
     nb = read_notebook(path)
     cells = _graded_cells(root, source)
@@ -265,7 +267,7 @@ def _rebalance(root: Path, source: str, taken: float) -> list[Path]:
             cell.metadata["nbgrader"]["points"] = new[gid]
     first = nb.cells[0] if nb.cells else None
     if first is not None and exam_text.heading(first.source):
-        first.source = re.sub(r"\((\d+(?:\.\d+)?) points\)", f"({total:g} points)",
+        first.source = re.sub(r"\((\d+(?:\.\d+)?) points?\)", f"({f.points(total)})",
                               first.source, count=1)
     write_notebook(nb, path)
     table = root / TABLE
