@@ -134,10 +134,18 @@ def test_the_released_cover_states_the_question_table() -> None:
         "source/midterm/q0_cover.ipynb: the cover's table disagrees with "
         "cs230_grading/questions.py: run `cs230-grade tables`")
     text = grade_cells(read_notebook(RELEASE / f"{cover.COVER}.ipynb"))["q0_intro"].source
-    rows = re.findall(r"^\| `(q\d+_\w+)\.ipynb` \| (\d+)\. [^|]+ \| ([^|]+) \|", text, re.M)
+    rows = re.findall(r"^\| `(q\d+_\w+)\.ipynb` \| (\d+)\. [^|]+ \| ([^|]+) \| ([^|]+) \|$",
+                      text, re.M)
     assert [r[0] for r in rows] == list(NOTEBOOKS[1:])
-    for (name, number, points), row in zip(rows, QUESTIONS[1:], strict=True):
+    for (name, number, points, graded), row in zip(rows, QUESTIONS[1:], strict=True):
         assert int(number) == int(row.key[1:]), name
+        manual, total = _manual_points(name), row.points
+        if not manual:
+            assert graded.strip() == "automatically", name
+        elif manual == total:
+            assert graded.strip() == "by the course staff", name
+        else:
+            assert f"({manual:g} points) by the course staff" in graded, name
         regular = row.points - row.extra_credit
         stated = f"{regular:g} + {row.extra_credit:g} extra credit" if row.extra_credit \
             else f"{row.points:g}"
