@@ -145,7 +145,8 @@ def test_the_released_cover_states_the_question_table() -> None:
         elif manual == total:
             assert graded.strip() == "by the course staff", name
         else:
-            assert f"({manual:g} points) by the course staff" in graded, name
+            word = "point" if manual == 1 else "points"
+            assert f"({manual:g} {word}) by the course staff" in graded, name
         regular = row.points - row.extra_credit
         stated = f"{regular:g} + {row.extra_credit:g} extra credit" if row.extra_credit \
             else f"{row.points:g}"
@@ -154,7 +155,8 @@ def test_the_released_cover_states_the_question_table() -> None:
     assert f"out of **{EXAM_POINTS:g} points**" in flat
     assert f"**{EXTRA_CREDIT:g} points of extra credit**" in flat
     manual = sum(_manual_points(n) for n in NOTEBOOKS)
-    assert f"{manual:g} points in all) are read by a person" in flat
+    word = "point" if manual == 1 else "points"
+    assert f"{manual:g} {word} in all) are read by a person" in flat
 
 
 def test_the_release_step_writes_the_table_of_the_question_table(tmp_path: Path) -> None:
