@@ -141,3 +141,10 @@ c.ClearHiddenTests.enforce_metadata = True
 c.AssignLatePenalties.plugin_class = "cs230_grading.late.CourseLatePenalty"
 c.CourseLatePenalty.grace_minutes = 5
 c.CourseLatePenalty.percent_per_hour = 10
+
+# --- The cover's table -----------------------------------------------------------
+# `nbgrader generate_assignment` first rewrites the cover's table of questions and its totals
+# (source/midterm/q0_cover.ipynb) from cs230_grading/questions.py: cs230_grading/exam_text.py.
+from cs230_grading.exam_text import nbgrader_hook  # noqa: E402
+
+c.GenerateAssignment.pre_convert_hook = nbgrader_hook(COURSE_ROOT)

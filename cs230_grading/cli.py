@@ -8,8 +8,9 @@
                                      # also write reports/canvas.csv for a Canvas import
     cs230-grade collect --lms-zip FILE [--lms canvas] [--force]
                                      # unpack an LMS download into submitted/<id>/midterm/
-    cs230-grade new-question qN_slug --title T --points P
+    cs230-grade new-question qN_slug --title T --points P (--raise-total | --rebalance QN)
                                      # scaffold a question (docs/authoring.md)
+    cs230-grade tables [--check]     # the exam's tables and totals, from questions.py
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .scaffold import add_parser as add_new_question_parser
 
     add_new_question_parser(sub)
+    from .exam_text import add_parser as add_tables_parser
+
+    add_tables_parser(sub)
     return parser
 
 
@@ -176,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
             from .scaffold import run as new_question
 
             return new_question(root, args)
+        if args.command == "tables":
+            from .exam_text import run as tables
+
+            return tables(root, args.check)
         if args.command == "report":
             from .pipeline import rebuild_report
 

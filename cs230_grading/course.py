@@ -154,8 +154,12 @@ class Course:
         nbgrader deletes the release folder when a notebook fails to convert; here it writes
         into a scratch folder, which replaces ``release/midterm`` only when every notebook
         converted. On failure ``release/`` stays byte for byte as it was and the error
-        names the notebook and the reason.
+        names the notebook and the reason. First, the cover's generated table is rewritten
+        from the question table (:func:`cs230_grading.exam_text.write_cover`).
         """
+        from .exam_text import write_cover
+
+        write_cover(self.root)  # the cover's table and totals, from the question table
         for stale in self.root.glob(f"{RELEASE_STAGING}*"):  # left by a killed run
             shutil.rmtree(stale, ignore_errors=True)
         with tempfile.TemporaryDirectory(prefix=RELEASE_STAGING, dir=self.root) as scratch:

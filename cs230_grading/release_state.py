@@ -58,6 +58,10 @@ def release_is_current(course: Course) -> bool:
 
     if not course.release_dir.is_dir():
         return False
+    from .exam_text import write_cover
+
+    if write_cover(course.root, check=True):  # the question table changed the cover's table
+        return False
     engine = create_engine(course.db_url)
     try:
         if not inspect(engine).has_table(TABLE):

@@ -102,6 +102,29 @@ def test_every_autograded_answer_has_a_test(name: str) -> None:
             assert tested, f"{name}: no test cell checks what answer cell {gid} defines"
 
 
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_kernel_is_never_handed_the_key(name: str) -> None:
+    """No cell of ``source/`` imports the kit (a kernel could not, and must not need to): the
+    hidden part of every test cell is the marker, and every test cell with points is scored
+    by a check of the notebook's grader (the scoring pass fails closed without one)."""
+    from cs230_grading.grading.score import HIDDEN_TEST_MARKER, graders_for
+
+    nb = read_notebook(SOURCE / f"{name}.ipynb")
+    checks = graders_for(name)
+    for i, cell in enumerate(nb.cells):
+        meta = nbgrader_meta(cell)
+        assert "cs230_grading" not in cell.source.replace(HIDDEN_TEST_MARKER, ""), (
+            f"{name}: cell {i + 1} ({meta.get('grade_id')}) refers to the kit")
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
+        hidden = HIDDEN_REGION.findall(cell.source)
+        if hidden:
+            assert cell.source.count("BEGIN HIDDEN TESTS") == 1, meta["grade_id"]
+            assert HIDDEN_TEST_MARKER in cell.source, meta["grade_id"]
+        if float(meta.get("points") or 0) > 0:
+            assert meta["grade_id"] in checks, f"{meta['grade_id']}: no check scores it"
+
+
 def test_committed_release_matches_a_fresh_generate_assignment(tmp_path: Path) -> None:
     course = Course.scratch(tmp_path)
     course.generate_assignment()

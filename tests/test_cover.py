@@ -13,7 +13,7 @@ from pathlib import Path
 import nbclient
 import pytest
 
-from cs230_grading import cover
+from cs230_grading import cover, exam_text
 from cs230_grading.course import EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS, REPO_ROOT
 from cs230_grading.intake import Finding
 from cs230_grading.notebooks import grade_cells, nbgrader_meta, read_notebook, write_notebook
@@ -116,3 +116,81 @@ def test_report_lists_the_warning_as_a_note(tmp_path: Path) -> None:
     assert "bob/q0_cover" in notes and "not affirmed" in notes
     attention = page.split("<h2>Needs attention</h2>")[1].split("<h2>")[0]
     assert "bob" not in attention
+
+
+# --- the cover's generated table (cs230_grading/exam_text.py) ------------------------------------
+def _manual_points(notebook: str) -> float:
+    nb = read_notebook(SOURCE / f"{notebook}.ipynb")
+    return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb.cells
+               if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution"))
+
+
+def test_the_released_cover_states_the_question_table() -> None:
+    """Read against questions.py and the notebooks' metadata directly, not through the
+    generator: every question with its points, the totals, and the points read by a person."""
+    from cs230_grading.questions import QUESTIONS
+
+    assert not exam_text.write_cover(REPO_ROOT, check=True), (
+        "source/midterm/q0_cover.ipynb: the cover's table disagrees with "
+        "cs230_grading/questions.py: run `cs230-grade tables`")
+    text = grade_cells(read_notebook(RELEASE / f"{cover.COVER}.ipynb"))["q0_intro"].source
+    rows = re.findall(r"^\| `(q\d+_\w+)\.ipynb` \| (\d+)\. [^|]+ \| ([^|]+) \| ([^|]+) \|$",
+                      text, re.M)
+    assert [r[0] for r in rows] == list(NOTEBOOKS[1:])
+    for (name, number, points, graded), row in zip(rows, QUESTIONS[1:], strict=True):
+        assert int(number) == int(row.key[1:]), name
+        manual, total = _manual_points(name), row.points
+        if not manual:
+            assert graded.strip() == "automatically", name
+        elif manual == total:
+            assert graded.strip() == "by the course staff", name
+        else:
+            word = "point" if manual == 1 else "points"
+            assert f"({manual:g} {word}) by the course staff" in graded, name
+        regular = row.points - row.extra_credit
+        stated = f"{regular:g} + {row.extra_credit:g} extra credit" if row.extra_credit \
+            else f"{row.points:g}"
+        assert points.strip() == stated, name
+    flat = " ".join(text.split())
+    assert f"out of **{EXAM_POINTS:g} points**" in flat
+    assert f"**{EXTRA_CREDIT:g} points of extra credit**" in flat
+    manual = sum(_manual_points(n) for n in NOTEBOOKS)
+    word = "point" if manual == 1 else "points"
+    assert f"{manual:g} {word} in all) are read by a person" in flat
+
+
+def test_the_release_step_writes_the_table_of_the_question_table(tmp_path: Path) -> None:
+    """``Course.generate_assignment`` rewrites the cover from the course's own question table
+    before nbgrader converts it, and a cover that the table has made stale makes the release
+    not current."""
+    from cs230_grading.course import Course
+    from cs230_grading.release_state import release_is_current
+
+    course = Course.scratch(tmp_path / "course")
+    table = course.root / "cs230_grading" / "questions.py"
+    table.parent.mkdir()
+    text = (REPO_ROOT / "cs230_grading" / "questions.py").read_text()
+    stated = f"EXAM_POINTS = {EXAM_POINTS:g}\n"
+    assert stated in text
+    table.write_text(text.replace(stated, f"EXAM_POINTS = {EXAM_POINTS + 6:g}\n"))
+    course.generate_assignment()
+    for folder in (course.source_dir, course.release_dir):
+        intro = grade_cells(read_notebook(folder / f"{cover.COVER}.ipynb"))["q0_intro"].source
+        assert f"out of **{EXAM_POINTS + 6:g} points**" in intro, folder
+    assert release_is_current(course)
+    table.write_text(text)
+    assert not release_is_current(course)
+
+
+def test_a_cover_without_its_markers_gets_one_clear_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "source" / "midterm").mkdir(parents=True)
+    nb = read_notebook(NOTEBOOK)
+    cell = grade_cells(nb)["q0_intro"]
+    cell.source = cell.source.replace(exam_text.END.format(name="cover"), "")
+    write_notebook(nb, tmp_path / "source" / "midterm" / f"{cover.COVER}.ipynb")
+    for name in NOTEBOOKS[1:]:
+        (tmp_path / "source" / "midterm" / f"{name}.ipynb").write_bytes(
+            (SOURCE / f"{name}.ipynb").read_bytes())
+    assert exam_text.run(tmp_path, check=False) == 2
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) == 1 and "put the markers back" in out, out

@@ -11,12 +11,13 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import re
 
 import pytest
 
-from cs230_grading import questions
+from cs230_grading import exam_text, questions
 from cs230_grading.course import NOTEBOOK_POINTS, NOTEBOOKS, REPO_ROOT, source_points
-from cs230_grading.grading import score as second_pass
+from cs230_grading.grading import score as scoring
 from cs230_grading.notebooks import grade_cells, nbgrader_meta, read_notebook
 from cs230_grading.questions import QUESTIONS, Question
 from cs230_grading.variants import variants_for
@@ -106,17 +107,17 @@ def test_cells_follow_the_pattern(notebook: str) -> None:
                 "raises-exception tag (authoring.test_code sets it)")
 
 
-def test_the_second_pass_refuses_to_start_without_a_grader(monkeypatch) -> None:
+def test_scoring_refuses_to_start_without_a_grader(monkeypatch) -> None:
     ghost = Question("q9_ghost", "Q9 Ghost", 1, grader="q9", reference=None, tools=False)
     monkeypatch.setattr(questions, "QUESTIONS", (*QUESTIONS, ghost))
-    second_pass.require_graders.cache_clear()
+    scoring.require_graders.cache_clear()
     try:
-        with pytest.raises(second_pass.MissingGrader, match=r"cs230_grading/graders/q9\.py"):
-            second_pass.graders_for(NOTEBOOKS[1])  # any notebook: the pass does not start
+        with pytest.raises(scoring.MissingGrader, match=r"cs230_grading/graders/q9\.py"):
+            scoring.graders_for(NOTEBOOKS[1])  # any notebook: the pass does not start
     finally:
         monkeypatch.undo()
-        second_pass.require_graders.cache_clear()
-    assert set(second_pass.graders_for("q4_l1_regularization")) == {"q4_i_test", "q4_ii_test"}
+        scoring.require_graders.cache_clear()
+    assert set(scoring.graders_for("q4_l1_regularization")) == {"q4_i_test", "q4_ii_test"}
 
 
 def test_the_browser_tests_have_a_wrong_answer_for_every_question() -> None:
@@ -135,13 +136,78 @@ def test_cs230_grade_run_refuses_to_start_without_a_grader(monkeypatch, capsys) 
 
     ghost = Question("q9_ghost", "Q9 Ghost", 1, grader="q9", reference=None, tools=False)
     monkeypatch.setattr(questions, "QUESTIONS", (*QUESTIONS, ghost))
-    second_pass.require_graders.cache_clear()
+    scoring.require_graders.cache_clear()
     try:
         assert cli.main(["--course", str(REPO_ROOT), "run"]) == 2
     finally:
         monkeypatch.undo()
-        second_pass.require_graders.cache_clear()
+        scoring.require_graders.cache_clear()
     err = capsys.readouterr().err
     assert err.startswith("cs230-grade: q9_ghost: its grader module "
                           "cs230_grading/graders/q9.py"), err
     assert len(err.strip().splitlines()) == 1, err
+
+
+# --- text generated from the table (cs230_grading/exam_text.py) ----------------------------------
+#: Prose a person writes about the exam as a whole; it must not state what the table decides.
+PROSE = ("README.md", "docs/students.md", "docs/collection.md", "docs/authoring.md")
+WORDS = {5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+
+
+def test_the_generated_regions_agree_with_the_table() -> None:
+    stale = [str(p.relative_to(REPO_ROOT)) for p in exam_text.stale_files(REPO_ROOT)]
+    assert not stale, f"{stale}: generated text disagrees with cs230_grading/questions.py: " \
+                      "run `.venv/bin/cs230-grade tables`"
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for q in QUESTIONS:  # read directly: each row, with its points
+        assert re.search(rf"^\| `{q.notebook}` \|[^\n]*\| {q.points - q.extra_credit:g}[ |]",
+                         readme, re.M), q.notebook
+
+
+def _outside_regions(text: str) -> str:
+    return re.sub(r"<!-- BEGIN GENERATED .*?<!-- END GENERATED [\w-]+ -->", "", text, flags=re.S)
+
+
+@pytest.mark.parametrize("path", PROSE)
+def test_prose_states_no_count_or_total_the_table_decides(path: str) -> None:
+    text = " ".join(_outside_regions((REPO_ROOT / path).read_text(encoding="utf-8")).split())
+    asked = len(QUESTIONS) - 1
+    stated = [phrase for phrase in (
+        f"{WORDS.get(len(QUESTIONS), len(QUESTIONS))} notebooks",
+        f"{WORDS.get(asked, asked)} questions", f"{WORDS.get(asked, asked)} question notebooks",
+        f"out of {questions.EXAM_POINTS}", f"{questions.EXAM_POINTS} points",
+        f"{questions.EXAM_POINTS} + {questions.EXTRA_CREDIT}",
+    ) if re.search(rf"\b{re.escape(phrase)}\b", text, re.I)]
+    assert not stated, (f"{path} states {stated} outside a generated region: say it without "
+                        "the number, or move it into a region (cs230_grading/exam_text.py)")
+
+
+@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n != "q0_cover"])
+def test_each_question_heading_states_its_rows_points(notebook: str) -> None:
+    q = ROWS[notebook]
+    first = read_notebook(SOURCE / f"{notebook}.ipynb").cells[0].source
+    found = exam_text.heading(first)
+    assert found, (f"source/midterm/{notebook}.ipynb: the first cell should start "
+                   "`# Question N: Name (P points)`")
+    number, _, points = found
+    assert number == int(q.key[1:]), notebook
+    assert points == exam_text.heading_points(q), (
+        f"source/midterm/{notebook}.ipynb says ({points}); cs230_grading/questions.py gives "
+        f"{exam_text.heading_points(q)}")
+
+
+def test_cs230_grade_tables_check_names_a_stale_file(tmp_path, capsys) -> None:
+    import shutil
+
+    for rel in ("README.md", "docs/students.md", "cs230_grading/questions.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / rel, tmp_path / rel)
+    shutil.copytree(SOURCE, tmp_path / "source" / "midterm")
+    assert exam_text.run(tmp_path, check=True) == 0
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text().replace("| 25 |", "| 24 |"))
+    capsys.readouterr()
+    assert exam_text.run(tmp_path, check=True) == 1
+    assert capsys.readouterr().out.strip() == "README.md: out of date (run cs230-grade tables)"
+    assert exam_text.run(tmp_path, check=False) == 0
+    assert "| 25 |" in readme.read_text() and exam_text.stale_files(tmp_path) == []

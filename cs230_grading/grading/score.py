@@ -50,6 +50,11 @@ from .student_process import (
 Check = Callable[[Mapping[str, Any]], "float | None"]
 #: the first words of the outputs the scoring pass writes into a test cell
 SCORED_MARK = "Scored by the grader"
+#: the hidden part of every test cell in ``source/``: it runs nothing (the kernel holds no key)
+HIDDEN_TEST_MARKER = ("### BEGIN HIDDEN TESTS\n"
+                      "# Scored by the grader outside this notebook's kernel "
+                      "(cs230_grading/graders: CHECKS).\n"
+                      "### END HIDDEN TESTS")
 
 
 @dataclasses.dataclass
