@@ -261,7 +261,10 @@ def test_the_scaffolded_notebook_has_the_cells_the_kit_needs() -> None:
     test = cells["q9_i_test"]
     assert test.metadata["tags"] == ["raises-exception"]
     assert test.metadata["nbgrader"]["points"] == 3 and test.metadata["nbgrader"]["grade"]
-    assert "q9.check_part_i(globals())" in test.source
+    from cs230_grading.grading.score import HIDDEN_TEST_MARKER
+
+    assert HIDDEN_TEST_MARKER in test.source  # the kernel is handed nothing of the key
+    assert "import" not in test.source.split("### BEGIN HIDDEN TESTS")[1]
     assert "### BEGIN SOLUTION" in cells["q9_i_code"].source
 
 
@@ -310,11 +313,14 @@ def test_each_kind_of_part_gets_its_cells() -> None:
 
 
 def test_every_test_cell_reaches_the_grader_through_the_one_template() -> None:
+    """Each autograded part's test cell has the one hidden part, and the scaffolded grader
+    module has a check for it (the scoring pass finds it by grade id)."""
     q = scaffold.plan(NEW, "Batch normalisation", 6, parts=PARTS)
     cells = grade_cells(scaffold.build_notebook(q))
+    grader = scaffold_files.grader_module(q)
     for part in q.auto_parts:
-        hidden = scaffold_files.hidden_test_source(q.key, f"check_part_{part.roman}")
-        assert hidden in cells[part.test_id(q.key)].source
+        assert scaffold_files.hidden_test_source() in cells[part.test_id(q.key)].source
+        assert f'"{part.test_id(q.key)}"' in grader
 
 
 @pytest.mark.parametrize(("args", "phrase"), [
