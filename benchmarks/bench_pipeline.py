@@ -50,11 +50,14 @@ TAMPERING = ("adv-patch-builtins", "adv-input-transformer", "adv-patch-numpy")
 SAMPLES = ("sample-full", "sample-blank", "sample-partial")
 
 
-#: nbgrader's own autograde preprocessors, for the stock side
+#: nbgrader's own autograde preprocessors (nbgrader 0.9's defaults), for the stock side
 STOCK_CONFIG = """
 # --- bench_pipeline.py: stock nbgrader, with the hidden tests in the kernel ---
-from nbgrader.converters.autograde import Autograde as _Autograde
-c.Autograde.autograde_preprocessors = _Autograde.autograde_preprocessors.default_value
+from nbconvert.preprocessors import ClearMetadataPreprocessor as _ClearMetadata
+from nbgrader import preprocessors as _pp
+c.Autograde.autograde_preprocessors = [
+    _pp.Execute, _pp.IgnorePattern, _ClearMetadata, _pp.LimitOutput, _pp.SaveAutoGrades,
+    _pp.AssignLatePenalties, _pp.CheckCellMetadata]
 """
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS", re.S)
 
