@@ -70,6 +70,20 @@ c.CourseDirectory.ignore = [
 ]
 c.Exchange.root = str(COURSE_ROOT / "exchange")
 
+# --- Release -------------------------------------------------------------------
+# nbgrader's own list, with ClearSolutions replaced by a subclass that writes a top-level
+# answer stub as `name = None  # YOUR ANSWER HERE` instead of `raise NotImplementedError()`,
+# so Run All runs every self-check of a notebook not yet answered (cs230_grading/answer_stubs.py).
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+from nbgrader.preprocessors import ClearSolutions  # noqa: E402
+
+from cs230_grading.answer_stubs import ClearSolutionsKeepRunning  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    ClearSolutionsKeepRunning if p is ClearSolutions else p
+    for p in GenerateAssignment.class_traits()["preprocessors"].default()
+]
+
 # --- Autograding ---------------------------------------------------------------
 # A cell that runs longer than this is interrupted and scores zero.
 c.Execute.timeout = int(os.environ.get("CS230_EXECUTE_TIMEOUT", "60"))
