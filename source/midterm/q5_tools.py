@@ -392,7 +392,7 @@ def _assembly_check(check: Callable[[], Any], func: Callable[..., Any],
     name = getattr(func, "__name__", "the function")
     if FAIL not in text or f"{NOT_YET} {name} is not implemented" in text:
         print(text, end="")
-        return FAIL not in text
+        return FAIL not in text and NOT_YET not in text
     failing = [getattr(h, "__name__", "a helper") for c, h in helpers if not _passes(c, h)]
     if not failing:
         print(text, end="")
