@@ -119,7 +119,12 @@ class SubmissionPagePolicy(OutputTransform):
     def transform_first_chunk(self, status_code: int, headers: Any, chunk: bytes,
                               finishing: bool) -> tuple[int, Any, bytes]:
         if self._applies and headers.get("Content-Type", "").startswith("text/html"):
-            page = chunk.decode("utf-8", errors="replace")
+            from .math_render import render_page_math  # math as MathML: MathJax cannot run
+
+            page = render_page_math(chunk.decode("utf-8", errors="replace"))
+            chunk = page.encode("utf-8")
+            if "Content-Length" in headers:
+                headers["Content-Length"] = str(len(chunk))
             headers["Content-Security-Policy"] = _policy(allowed_hashes(page))
         return status_code, headers, chunk
 
