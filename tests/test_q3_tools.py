@@ -129,10 +129,13 @@ def run_notebook(tmp_path: Path, *, blank: bool):
     from nbclient import NotebookClient
 
     nb = read_notebook(MIDTERM / "q3_conv_architectures.ipynb")
-    if blank:  # as the course releases it (nbgrader_config.py)
+    if blank:  # as the course releases it (nbgrader_config.py): stubs, no hidden tests
+        from nbgrader.preprocessors import ClearHiddenTests
+
         from cs230_grading.answer_stubs import ClearSolutionsKeepRunning
 
         nb, _ = ClearSolutionsKeepRunning().preprocess(nb, {})
+        nb, _ = ClearHiddenTests().preprocess(nb, {})
     for name in ("q3_tools.py", "selfcheck.py"):
         shutil.copy(MIDTERM / name, tmp_path / name)
     write_notebook(nb, tmp_path / "q3.ipynb")
