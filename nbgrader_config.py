@@ -139,8 +139,8 @@ c.GenerateFeedback.preprocessors = [
 ]
 c.ClearHiddenTests.enforce_metadata = True
 # The page a student can read offline: math as MathML (no MathJax from a CDN), each test cell
-# named by its part in the score list, long messages wrapped (cs230_grading/feedback_html.py).
-c.GenerateFeedback.exporter_class = "cs230_grading.feedback_html.FeedbackHTMLExporter"
+# named by its part in the score list, long messages wrapped (cs230_grading/readable_feedback.py).
+c.GenerateFeedback.exporter_class = "cs230_grading.readable_feedback.ReadableFeedbackExporter"
 
 # --- Late submissions ------------------------------------------------------------
 # The due date is the gradebook's: `nbgrader db assignment add midterm --duedate="2021-05-07

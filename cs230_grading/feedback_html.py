@@ -71,8 +71,7 @@ def add_missing_alt(html: str) -> tuple[str, int]:
 
 
 class FeedbackHTMLExporter(HTMLExporter):
-    """``HTMLExporter`` whose image ``alt`` texts are added without re-parsing the page, and
-    whose page is made readable offline (:func:`readable_page`)."""
+    """``HTMLExporter`` whose image ``alt`` texts are added without re-parsing the page."""
 
     def from_notebook_node(  # type: ignore[override]
         self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
@@ -89,29 +88,9 @@ class FeedbackHTMLExporter(HTMLExporter):
         self.register_filter("filter_data_type", filter_data_type)
         html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
         if "jp-Notebook" in html:  # JupyterLab's template: let nbconvert do all of it
-            html, resources = super().from_notebook_node(nb, resources, **kw)
-            return readable_page(html, nb), resources
+            return super().from_notebook_node(nb, resources, **kw)
         # ... and then its alt texts, without the BeautifulSoup round trip
         html, added = add_missing_alt(html)
         if added:
             self.log.warning("Alternative text is missing on %s image(s).", added)
-        return readable_page(html, nb), resources
-
-
-#: long messages wrap instead of running off the page (outputs are ``<pre>``)
-WRAP_STYLE = ("<style>div.output_area pre, div.output_subarea pre, .jp-OutputArea-output pre"
-              " { white-space: pre-wrap; overflow-wrap: anywhere; }</style>\n")
-
-
-def readable_page(html: str, nb: NotebookNode) -> str:
-    """The feedback page as a student can read it offline (issue 32, item 6).
-
-    Its math as MathML, with no MathJax to load (:mod:`cs230_grading.math_render`); each
-    test cell of the score list named by its part and what it grades
-    (:mod:`cs230_grading.feedback_labels`); outputs wrapped at the page's width.
-    """
-    from .feedback_labels import label_score_list, test_cell_labels
-    from .math_render import render_page_math
-
-    html = label_score_list(render_page_math(html), test_cell_labels(nb))
-    return html.replace("</head>", WRAP_STYLE + "</head>", 1)
+        return html, resources
