@@ -83,11 +83,14 @@ def test_cell_labels(nb: NotebookNode) -> dict[str, str]:
 
 
 def label_score_list(page: str, labels: dict[str, str]) -> str:
-    """The page with each "Test cell" of its score list named by :func:`test_cell_labels`."""
+    """The page with each "Test cell" (and "Written response") of its score list named by
+    :func:`test_cell_labels`."""
     def name(match: re.Match[str]) -> str:
         label = labels.get(html.unescape(match.group(1)))
         if label is None:
             return match.group(0)
-        return f'<a href="#{match.group(1)}">{html.escape(label)}</a>'
+        kind = "" if match.group(2) == "Test cell" else f" ({match.group(2).lower()})"
+        return f'<a href="#{match.group(1)}">{html.escape(label)}{kind}</a>'
 
-    return re.sub(r'<a href="#([^"]+)">Test cell</a>', name, page)
+    return re.sub(r'<a href="#([^"]+)">(Test cell|Written response|Coding free-response)</a>',
+                  name, page)

@@ -27,7 +27,7 @@ from .math_render import render_page_math
 
 #: long messages wrap instead of running off the page (outputs are ``<pre>``)
 WRAP_STYLE = ("<style>div.output_area pre, div.output_subarea pre, .jp-OutputArea-output pre"
-              " { white-space: pre-wrap; overflow-wrap: anywhere; }</style>\n")
+              " { white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; }</style>\n")
 
 
 def readable_page(html: str, nb: NotebookNode) -> str:
