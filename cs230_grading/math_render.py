@@ -21,6 +21,7 @@ was written. The converter escapes text itself (a student's ``\\text{<b>}`` is t
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import xml.etree.ElementTree as ET
@@ -63,8 +64,11 @@ _MATHJAX = re.compile(r"[ \t]*<!-- Load mathjax -->.*?<!-- End of mathjax config
                       re.DOTALL)
 
 
+@functools.lru_cache(maxsize=4096)
 def tex_to_mathml(tex: str, display: bool = False) -> str | None:
-    """MathML for one TeX formula, or None when it cannot (or must not) be converted."""
+    """MathML for one TeX formula, or None when it cannot (or must not) be converted.
+
+    Cached: a grading worker renders the same question text for every student."""
     if not tex.strip() or _UNSAFE.search(tex):
         return None
     try:
