@@ -150,6 +150,25 @@ def strip_mathjax(page: str) -> str:
     return _MATHJAX.sub("", page)
 
 
+#: what nbgrader's formgrader script asks of MathJax (``formgrade.js``, ``configureScrolling``):
+#: a stand-in that says typesetting has ended at once, since the math is MathML already
+MATHJAX_STAND_IN = (
+    "window.MathJax = {Hub: {Queue: function () {}, Typeset: function () {}, "
+    "Startup: {signal: {Interest: function (f) { setTimeout(function () { f('End'); }, 0); "
+    "}}}}};"
+)
+_HEAD = re.compile(r"<head(?:\s[^>]*)?>", re.IGNORECASE)
+
+
+def with_mathjax_stand_in(page: str) -> str:
+    """``page`` with :data:`MATHJAX_STAND_IN` as the first script of its head (a page whose
+    own scripts call MathJax, as the formgrader's do, then runs without it)."""
+    match = _HEAD.search(page)
+    if match is None:
+        return page
+    return f"{page[:match.end()]}<script>{MATHJAX_STAND_IN}</script>{page[match.end():]}"
+
+
 def render_page_math(page: str) -> str:
     """:func:`render_math`, then :func:`strip_mathjax`: the page as a reader should get it."""
     return strip_mathjax(render_math(page)[0])

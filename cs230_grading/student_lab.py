@@ -51,11 +51,12 @@ NBGRADER_GUIDE_COMMANDS = tuple(
 )
 NOTIFICATION_SETTINGS = Path("@jupyterlab") / "apputils-extension" / \
     "notification.jupyterlab-settings"
-#: locked cells (nbgrader's ``editable: false``): JupyterLab marks their read-only editors
+#: locked cells (nbgrader's ``editable: false``): JupyterLab marks their read-only
+#: CodeMirror editors ``.cm-editor.jp-mod-readOnly``; the box around one is grey too
 LOCKED_CELL_CSS = """\
 /* cs230-student-lab: locked cells (setup, self-checks, explorers) are grey */
-.jp-Notebook .jp-Cell .jp-InputArea-editor.jp-mod-readOnly,
-.jp-Notebook .jp-Cell .jp-InputArea-editor.jp-mod-readOnly .cm-editor {
+.jp-Notebook .jp-Cell .jp-InputArea-editor:has(> .cm-editor.jp-mod-readOnly),
+.jp-Notebook .jp-Cell .cm-editor.jp-mod-readOnly {
   background: #e4e4e4;
 }
 """

@@ -147,3 +147,26 @@ def test_student_profile_disables_instructor_tools_as_nbgrader_documents(tmp_pat
     page_config.write_text(json.dumps({"disabledExtensions": {"other:plugin": True}}))
     write_profile(profile)
     assert json.loads(page_config.read_text())["disabledExtensions"]["other:plugin"] is True
+
+
+def test_formgrader_page_gets_mathml_and_a_mathjax_stand_in_under_its_policy() -> None:
+    from types import SimpleNamespace
+
+    from tornado.httputil import HTTPHeaders
+
+    from cs230_grading.lab_csp import SubmissionPagePolicy, sha256
+    from cs230_grading.math_render import MATHJAX_STAND_IN
+
+    page = (b"<html><head><!-- Load mathjax --><script src='https://cdn/MathJax.js'></script>"
+            b"<!-- End of mathjax configuration -->\n</head><body><p>$x^2$</p>"
+            b"<script>alert(1)</script></body></html>")
+    headers = HTTPHeaders({"Content-Type": "text/html", "Content-Length": str(len(page))})
+    policy = SubmissionPagePolicy(SimpleNamespace(path="/formgrader/submissions/abc/"))
+    _, headers, chunk = policy.transform_first_chunk(200, headers, page, True)
+    text = chunk.decode()
+    assert "<math " in text and "$x^2$" not in text and "cdn/MathJax" not in text
+    assert text.index(MATHJAX_STAND_IN) < text.index("<body>")
+    assert headers["Content-Length"] == str(len(chunk))
+    csp = headers["Content-Security-Policy"]
+    assert f"'sha256-{sha256(MATHJAX_STAND_IN)}'" in csp
+    assert f"'sha256-{sha256('alert(1)')}'" not in csp  # a student's script stays refused
