@@ -66,7 +66,7 @@ def ticked(chosen: Iterable[str]) -> str:
 def check_answer(namespace: MutableMapping[str, Any], name: str) -> bool | None:
     """Print whether ``namespace[name]`` is a well-formed answer (never whether it is right).
 
-    ``None`` (the answer cell as released) is "not answered yet": neither right nor wrong.
+    ``None`` (the answer cell as released) is "not answered yet": no verdict at all.
     """
     if name not in namespace:
         return report(False, f"`{name}` is not defined yet: write it in the answer cell and run it")
