@@ -69,6 +69,20 @@ c.CourseDirectory.ignore = [
 ]
 c.Exchange.root = str(COURSE_ROOT / "exchange")
 
+# --- Release -------------------------------------------------------------------
+# nbgrader's own list, with ClearSolutions replaced by a subclass that writes a top-level
+# answer stub as `name = None  # YOUR ANSWER HERE` instead of `raise NotImplementedError()`,
+# so Run All runs every self-check of a notebook not yet answered (cs230_grading/answer_stubs.py).
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+from nbgrader.preprocessors import ClearSolutions  # noqa: E402
+
+from cs230_grading.answer_stubs import ClearSolutionsKeepRunning  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    ClearSolutionsKeepRunning if p is ClearSolutions else p
+    for p in GenerateAssignment.class_traits()["preprocessors"].default()
+]
+
 # --- Autograding ---------------------------------------------------------------
 # A cell that runs longer than this is interrupted and scores zero.
 c.Execute.timeout = int(os.environ.get("CS230_EXECUTE_TIMEOUT", "60"))
@@ -129,6 +143,9 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = True
+# The page a student can read offline: math as MathML (no MathJax from a CDN), each test cell
+# named by its part in the score list, long messages wrapped (cs230_grading/readable_feedback.py).
+c.GenerateFeedback.exporter_class = "cs230_grading.readable_feedback.ReadableFeedbackExporter"
 
 # --- Late submissions ------------------------------------------------------------
 # The due date is the gradebook's: `nbgrader db assignment add midterm --duedate="2021-05-07

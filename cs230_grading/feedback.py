@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import re
 import textwrap
 from typing import Any
 
@@ -19,6 +18,7 @@ from nbformat.v4 import new_markdown_cell
 from traitlets import Bool
 
 from .errata import Note, notes_for
+from .plain_math import plain_text
 
 HEADING = "After answering: notes on this question and the printed solutions"
 #: ``metadata.cs230`` of the appended cell, so tools can find (or skip) it.
@@ -49,11 +49,11 @@ def notes_cells(notebook: str) -> list[NotebookNode]:
 
 
 def _plain(note: Note) -> str:
-    text = re.sub(r"[*`$]", "", note.text).replace("\\", "")
-    return f"{note.title}{_part(note.grade_id)}: {text}"
+    """The note as plain text: markdown marks dropped, math in Unicode (no TeX source)."""
+    return f"{note.title}{_part(note.grade_id)}: {plain_text(note.text)}"
 
 
-def notes_lines(notebook: str, width: int = 92) -> list[str]:
+def notes_lines(notebook: str, width: int = 80) -> list[str]:
     """The notes of ``notebook`` as wrapped plain-text lines (empty when it has none)."""
     notes = notes_for(notebook)
     if not notes:

@@ -6,13 +6,16 @@
     cs230-selfgrade --out ~/feedback ~/midterm
     cs230-selfgrade --solutions ~/solutions  # the model answers (after trying!)
     cs230-selfgrade --solutions ~/solutions q3 q4
+    cs230-selfgrade --errata                 # the notes on the printed solutions, all of them
 
 Grading copies the course (``nbgrader_config.py`` and ``source/``) into a temporary
 folder, releases the assignment there, submits your notebooks as student
 ``learner``, autogrades them with nbgrader and the hidden tests, and writes
 nbgrader's feedback HTML (hidden tests removed) to ``--out`` (default
-``./cs230-feedback``). It prints a score for every graded part with the message of
-each failing test. Your notebooks are only read, never changed.
+``./cs230-feedback``). It prints what to fix (the message of each part that lost points),
+the notes on the printed solutions for the notebooks you attempted (``--errata`` prints them
+all), then, last, the score of every notebook and part and the total, saying what the total
+leaves out. Your notebooks are only read, never changed.
 
 Manually graded answers (Q2 and the written parts) cannot be graded by a machine:
 they are listed as awaiting a person's grade; compare them with the model answers
@@ -36,6 +39,7 @@ from pathlib import Path
 from .course import NOTEBOOKS, CellGrade, Course, NbgraderError
 from .feedback import notes_cells, notes_lines
 from .notebooks import NotebookError, read_notebook, write_notebook
+from .selfgrade_report import attempted, fix_lines, labels_of, note_lines, score_lines
 from .variants import model
 
 LEARNER = "learner"
@@ -156,76 +160,6 @@ def copy_feedback(course: Course, names: Sequence[str], out: Path) -> list[Path]
     return written
 
 
-# -- printing --------------------------------------------------------------------------
-
-def _message(grade: CellGrade) -> str:
-    """The failing test's message: its last ``SomethingError: ...`` line, else its output."""
-    lines = [ln.strip() for ln in grade.output.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if re.match(r"^[A-Za-z_.]*(Error|Exception|Yet)\b.*:", ln)]
-    text = errors[-1] if errors else (lines[-1] if lines else "the test failed")
-    return text if len(text) <= 400 else text[:397] + "..."
-
-
-def _raised(grade: CellGrade) -> bool:
-    """Whether the test cell ended in an error (its output has an ``...Error: ...`` line)."""
-    return bool(re.search(r"^[A-Za-z_.]*(Error|Exception)\b.*:", grade.output, re.M))
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
-def score_lines(grades: Sequence[CellGrade]) -> list[str]:
-    """A plain table: one line per graded part, with the message of each failure."""
-    lines: list[str] = []
-    auto_total = auto_max = 0.0
-    pending = 0
-    by_notebook: dict[str, list[CellGrade]] = {}
-    for g in grades:
-        by_notebook.setdefault(g.notebook, []).append(g)
-    width = max((len(g.grade_id) for g in grades), default=10)
-    for name, cells in by_notebook.items():
-        got = sum(g.score or 0.0 for g in cells)
-        most = sum(g.max_score for g in cells)
-        waiting = sum(g.max_score for g in cells if g.score is None)
-        lines.append(f"{name}: {_fmt(got)} / {_fmt(most)}"
-                     + (f" ({_fmt(waiting)} points await a person's grade)" if waiting else ""))
-        for g in cells:
-            if g.score is None:
-                status, score = "awaits a person's grade (compare with --solutions)", "-"
-                pending += 1
-            else:
-                score = _fmt(g.score)
-                if g.auto and g.max_score == 0:  # a 0-point check (the cover's honour code)
-                    status = "failed: " + _message(g) if _raised(g) else "passed"
-                elif g.score >= g.max_score - 1e-9:
-                    status = "passed" if g.auto else "graded"
-                elif not g.auto:
-                    status = "not answered"
-                elif g.score > 0:
-                    status = "partial credit"
-                else:
-                    status = "failed: " + _message(g)
-            lines.append(f"  {g.grade_id:<{width}}  {score:>5} / {_fmt(g.max_score):<3}  {status}")
-            if g.score is not None:
-                auto_total += g.score
-                auto_max += g.max_score
-        lines.append("")
-    lines.append(f"Graded so far: {_fmt(auto_total)} / {_fmt(auto_max)} points"
-                 + (f"; {pending} written answer(s) await a person's grade" if pending else ""))
-    return lines
-
-
-def note_lines(names: Sequence[str]) -> list[str]:
-    """The after-answering notes (errata, options accepted either way) of the graded notebooks."""
-    lines: list[str] = []
-    for name in names:
-        block = notes_lines(name)
-        if block:
-            lines += ["", *block]
-    return lines
-
-
 # -- solutions -------------------------------------------------------------------------
 
 def write_solutions(names: Sequence[str], out: Path, workdir: Path) -> list[Path]:
@@ -262,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"folder for the feedback HTML (default: ./{DEFAULT_OUT})")
     parser.add_argument("--solutions", metavar="DIR",
                         help="write the model-answer notebooks to DIR instead of grading")
+    parser.add_argument("--errata", action="store_true",
+                        help="print the notes on the printed solutions (errata, Q1 options "
+                             "accepted either way) of every notebook, or of the notebooks "
+                             "named (q3 ...), instead of grading")
     return parser
 
 
@@ -269,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with tempfile.TemporaryDirectory(prefix="cs230-selfgrade-") as tmp:
+            if args.errata:
+                names = [_notebook_name(t) for t in args.paths] or list(NOTEBOOKS)
+                blocks = [notes_lines(name, 80) for name in names]
+                print("\n\n".join("\n".join(b) for b in blocks if b))
+                return 0
             if args.solutions:
                 names = [_notebook_name(t) for t in args.paths] or list(NOTEBOOKS)
                 for path in write_solutions(names, Path(args.solutions), Path(tmp)):
@@ -278,11 +221,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Grading {len(notebooks)} notebook(s) with the hidden tests "
                   "(this takes a minute)...", flush=True)
             course, grades = grade(notebooks, Path(tmp))
-            print("\n".join(score_lines(grades)))
-            print("\n".join(note_lines(list(notebooks))))
             pages = copy_feedback(course, list(notebooks), Path(args.out))
+            released = {name: course.release_dir / f"{name}.ipynb" for name in notebooks}
+            labels = labels_of(released)  # part names from the release, not the answers
+            tried = [name for name, path in notebooks.items()
+                     if attempted(path, released[name])]
+            lines = ["", *fix_lines(grades, labels, tried), *note_lines(list(notebooks), tried)]
             if pages:
-                print(f"\nFeedback HTML: {Path(args.out).resolve()}")
+                lines += [f"Feedback HTML: {Path(args.out).resolve()}", ""]
+            print("\n".join(lines + score_lines(grades, labels, list(notebooks), tried)))
     except UsageError as exc:
         print(f"cs230-selfgrade: {exc}", file=sys.stderr)
         return 2

@@ -129,10 +129,13 @@ def run_notebook(tmp_path: Path, *, blank: bool):
     from nbclient import NotebookClient
 
     nb = read_notebook(MIDTERM / "q3_conv_architectures.ipynb")
-    if blank:
-        from nbgrader.preprocessors import ClearSolutions
+    if blank:  # as the course releases it (nbgrader_config.py): stubs, no hidden tests
+        from nbgrader.preprocessors import ClearHiddenTests
 
-        nb, _ = ClearSolutions().preprocess(nb, {})
+        from cs230_grading.answer_stubs import ClearSolutionsKeepRunning
+
+        nb, _ = ClearSolutionsKeepRunning().preprocess(nb, {})
+        nb, _ = ClearHiddenTests().preprocess(nb, {})
     for name in ("q3_tools.py", "selfcheck.py"):
         shutil.copy(MIDTERM / name, tmp_path / name)
     write_notebook(nb, tmp_path / "q3.ipynb")
@@ -161,8 +164,11 @@ def test_model_notebook_runs_top_to_bottom(tmp_path, agg):
                for o in explorer.outputs)
 
 
-def test_blank_notebook_fails_only_where_stubs_are_needed(tmp_path, agg):
-    failed = errors(run_notebook(tmp_path, blank=True))
-    parts = ("i", "ii", "iii", "iv", "v", "vi", "vii")
-    assert set(failed) == {f"q3_{p}_{kind}" for p in parts for kind in ("answer", "test")}
-    assert all(failed[f"q3_{p}_answer"] == "NotImplementedError" for p in parts)
+def test_blank_notebook_runs_to_the_end(tmp_path, agg):
+    """Interactively, the release with every stub untouched runs with no error: each
+    answer is None and each self-check says what is not implemented yet."""
+    nb = run_notebook(tmp_path, blank=True)
+    assert errors(nb) == {}
+    selfcheck = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "q3_selfcheck")
+    text = "".join(o.get("text", "") for o in selfcheck.outputs)
+    assert text.count("\u25cb") == 7 and "not implemented yet" in text

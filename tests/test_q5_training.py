@@ -180,7 +180,9 @@ def test_demo_names_the_functions_to_write_first() -> None:
     def discriminator_grads(W_d, acts, X, Xf, output_grads=None):
         return gan.discriminator_grads(W_d, acts, X, Xf, output_grads=output_layer_grads)
 
-    with pytest.raises(NotImplementedError,
-                       match="implement output_layer_grads, generator_step first"):
-        tools.train_gan(discriminator_grads, gan.generator_grads, gan.discriminator_step,
-                        generator_step, steps=5)
+    # nothing is trained, nothing raised (Run All goes on), and the summary says what to write
+    run = tools.train_gan(discriminator_grads, gan.generator_grads, gan.discriminator_step,
+                          generator_step, steps=5)
+    assert run.waiting_for == ["output_layer_grads", "generator_step"] and not run.steps
+    assert tools.summary(run).startswith(
+        f"{tools.NOT_YET} not trained yet: implement output_layer_grads, generator_step first")

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from selfcheck import report
+from selfcheck import not_yet, report
 
 OPTIONS: tuple[str, ...] = ("i", "ii", "iii", "iv")
 ACCEPTED_FORMS = (
@@ -63,10 +63,16 @@ def ticked(chosen: Iterable[str]) -> str:
     return "  ".join(f"[{'x' if o in chosen else ' '}] ({o})" for o in OPTIONS)
 
 
-def check_answer(namespace: MutableMapping[str, Any], name: str) -> bool:
-    """Print whether ``namespace[name]`` is a well-formed answer (never whether it is right)."""
+def check_answer(namespace: MutableMapping[str, Any], name: str) -> bool | None:
+    """Print whether ``namespace[name]`` is a well-formed answer (never whether it is right).
+
+    ``None`` (the answer cell as released) is "not answered yet": no verdict at all.
+    """
     if name not in namespace:
         return report(False, f"`{name}` is not defined yet: write it in the answer cell and run it")
+    if namespace[name] is None:
+        not_yet(f"`{name}` is not answered yet: set it in the answer cell and run it")
+        return None
     try:
         chosen = parse_choice(namespace[name])
     except ValueError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -17,6 +18,7 @@ import numpy as np
 
 PASS = "\u2714"  # check mark
 FAIL = "\u2718"  # cross
+NOT_YET = "\u25cb"  # open circle: not answered yet, neither right nor wrong
 
 
 class NotImplementedYet(Exception):
@@ -29,6 +31,20 @@ def report(ok: bool, message: str) -> bool:
     return ok
 
 
+def not_yet(message: str) -> None:
+    """Print one neutral line: an answer that is not written yet (``None``, or a stub)."""
+    print(f"{NOT_YET} {message}")
+
+
+def unanswered_fails() -> bool:
+    """Whether an answer not written yet fails its test cell.
+
+    Under nbgrader (Validate, and grading) it does, so Validate lists what is left to do.
+    Interactively it does not: Run All goes on to every self-check below it.
+    """
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
 class Outcome(NamedTuple):
     """What :func:`collect` found: ``ok`` and the first failing line (without its cross)."""
 
@@ -39,10 +55,12 @@ class Outcome(NamedTuple):
 def collect(check: Callable[..., Any], *args: Any, echo: bool = True, **kwargs: Any) -> Outcome:
     """Run a self-check, show its lines, and return ``(ok, first_failure)``.
 
-    A check fails when it prints a line starting with the cross, returns ``False``, or raises
-    (a stub's NotImplementedError becomes "... is not implemented yet"). ``echo=False`` runs it
-    silently. A test cell ends with ``assert ok, first_failure`` so that nbgrader's Validate
-    button fails with the self-check's own message.
+    A check fails when it prints a line starting with the cross, returns ``False``, or raises.
+    An answer not written yet (a stub's NotImplementedError, or a line starting with
+    :data:`NOT_YET`) fails only under nbgrader (:func:`unanswered_fails`): interactively the
+    check passes, so Run All runs every cell. ``echo=False`` runs it silently. A test cell
+    ends with ``assert ok, first_failure`` so that nbgrader's Validate button fails with the
+    self-check's own message.
     """
     buffer = io.StringIO()
     result: Any = None
@@ -50,7 +68,7 @@ def collect(check: Callable[..., Any], *args: Any, echo: bool = True, **kwargs: 
         try:
             result = check(*args, **kwargs)
         except (NotImplementedYet, NotImplementedError) as exc:
-            report(False, str(exc) or "a function is not implemented yet")
+            not_yet(str(exc) or "a function is not implemented yet")
         except Exception as exc:  # noqa: BLE001 - shown to the student
             name = getattr(check, "__name__", "the self-check")
             report(False, f"{name} stopped: {type(exc).__name__}: {exc}")
@@ -60,6 +78,10 @@ def collect(check: Callable[..., Any], *args: Any, echo: bool = True, **kwargs: 
     failures = [line[len(FAIL):].strip() for line in text.splitlines() if line.startswith(FAIL)]
     if failures:
         return Outcome(False, failures[0])
+    pending = [line[len(NOT_YET):].strip() for line in text.splitlines()
+               if line.startswith(NOT_YET)]
+    if pending:
+        return Outcome(False, pending[0]) if unanswered_fails() else Outcome(True, "")
     if result is False:
         return Outcome(False, f"{getattr(check, '__name__', 'the self-check')} failed")
     return Outcome(True, "")
