@@ -57,6 +57,7 @@ from .budget import Overrun, overrun_findings, student_clock
 from .class_mistakes import mistakes_table, replace_student_mistakes
 from .course import ASSIGNMENT, Course, nbgrader_env
 from .engine import GradingEngine
+from .exam_window import deadline_inputs
 from .folders import staged_folder, sweep_dead_owners
 from .intake import STAGED_DIR
 from .sandbox import forkserver
@@ -222,7 +223,8 @@ def build_kit(course: Course) -> CourseKit:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    sha = content_sha(files, *(f"{k}={v}" for k, v in sorted(env.items())))
+    sha = content_sha(files, *(f"{k}={v}" for k, v in sorted(env.items())),
+                      *deadline_inputs(course.root))  # new accommodations: grade again
     return CourseKit(sha, buf.getvalue(), env, _alembic_version(course.db_url))
 
 

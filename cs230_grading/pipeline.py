@@ -30,6 +30,7 @@ from .class_mistakes import count_mistakes, read_mistakes, write_mistakes_csv
 from .course import EXAM_POINTS, Course
 from .cover import honour_code_findings
 from .distributed import grade_class, ledger_findings
+from .exam_window import apply_deadlines, drop_ungraded_rows, load_window
 from .findings import terminal_lines
 from .folders import staged_folder
 from .intake import STAGED_DIR, Finding, stage_submissions
@@ -95,6 +96,7 @@ def run_pipeline(
     say = _printer(out)
     if canvas is not None:
         canvas.roster()  # a roster that cannot be used stops the run before any grading
+    window = load_window(course.root)  # so do a bad exam window or accommodations.csv
 
     if regenerate_release:
         if release_is_current(course):
@@ -109,6 +111,8 @@ def run_pipeline(
     for line in terminal_lines(findings):
         say(line)
     students = intake.students
+    # each student's own end time, as nbgrader's due date and extensions (exam_window.py)
+    created = apply_deadlines(course.db_url, window, students) if window else set()
     graded: list[str] = []
     student_seconds: dict[str, float] = {}
     timings: dict[str, dict[str, float]] = {}
@@ -146,6 +150,7 @@ def run_pipeline(
                     for line in terminal_lines(res.findings):
                         say(line)
 
+        drop_ungraded_rows(course.db_url, created, graded)
         # the reports are written while the cluster closes
         grades = collect_grades(course.db_url, students)
         report, grades_csv = write_reports(course, grades, findings, export=bool(graded),
