@@ -117,8 +117,11 @@ class ReceiptSubmit(_submit_class()):  # type: ignore[misc]
     def copy_files(self) -> None:
         super().copy_files()
         submitted = Path(self.inbound_path) / self.assignment_filename
+        hashes = notebook_hashes(submitted)
+        if not hashes:  # not the exam (a regrade request, say): nothing to hash
+            return
         student = self.assignment_filename.split("+", 1)[0]
-        receipt = make_receipt(notebook_hashes(submitted), student=student,
+        receipt = make_receipt(hashes, student=student,
                                time=str(self.timestamp), how="submitted through nbgrader")
         path = write_receipt(Path(self.src_path), receipt)
         for line in receipt_lines(receipt):
