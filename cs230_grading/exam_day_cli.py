@@ -84,8 +84,8 @@ def _regrades(root: Path, args: argparse.Namespace, db_url: str | None) -> int:
         done = rg.decide(root, student, part, accept=args.action == "accept",
                          points=args.points, reply=args.reply, grader=grader,
                          db_url=args.db_url or db_url)
-        print(f"{student} {part}: {done.status} ({done.points_before} -> {done.points_after}); "
-              f"feedback/{student}/ generated again with the reply")
+        print(f"{student} {rg.short_part(done.part)}: {done.status} ({done.points_before} -> "
+              f"{done.points_after}); feedback/{student}/ generated again with the reply")
         return 0
     if args.action == "form":
         print(f"Wrote {rg.write_form(root)}: students fetch it with nbgrader fetch_assignment "
@@ -106,9 +106,10 @@ def _regrades(root: Path, args: argparse.Namespace, db_url: str | None) -> int:
         added = rg.import_exchange_requests(root)
     for request in added:
         if request.status == rg.REFUSED:
-            print(f"not taken: {request.student} {request.part or '(no part)'}: {request.reply}")
+            print(f"not taken: {request.student} {rg.short_part(request.part) or '(no part)'}: "
+                  f"{request.reply}")
         else:
-            print(f"new: {request.student} {request.part}")
+            print(f"new: {request.student} {rg.short_part(request.part)}")
     # a request not taken is answered at once, in the student's feedback
     for student in sorted({r.student for r in added if r.status == rg.REFUSED}):
         if (root / "feedback" / student).is_dir():

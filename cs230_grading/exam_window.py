@@ -269,7 +269,8 @@ def apply_deadlines(db_url: str, window: ExamWindow, students: Iterable[str]) ->
                 if extension is None:
                     continue
                 gb.update_or_create_student(student)
-                gb.add_submission(ASSIGNMENT, student, extension=extension)
+                with gb.db.no_autoflush:  # nbgrader builds the rows before adding them
+                    gb.add_submission(ASSIGNMENT, student, extension=extension)
                 created.add(student)
                 continue
             if submission.extension != extension:

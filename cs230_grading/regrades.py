@@ -109,7 +109,7 @@ def canonical_part(name: str, parts: dict[str, tuple[str, float]]) -> str | None
     return None
 
 
-def _short(part: str) -> str:
+def short_part(part: str) -> str:
     return part[:-5] if part.endswith("_test") else part
 
 
@@ -212,7 +212,7 @@ def add_request(course_root: Path, student: str, text: str, received: dt.datetim
             refusal = (f"regrade requests closed at {close:%Y-%m-%d %H:%M %Z}; this one "
                        f"arrived at {received.astimezone(close.tzinfo):%Y-%m-%d %H:%M %Z}")
         elif earlier:
-            refusal = (f"you already asked for a regrade of {_short(part)} on "
+            refusal = (f"you already asked for a regrade of {short_part(part)} on "
                        f"{earlier[0].received} ({earlier[0].status}); one request per part")
         elif not reason:
             refusal = "the request gives no reason; write 'reason: ...' under the part"
@@ -285,7 +285,7 @@ def decide(course_root: str | Path, student: str, part: str, *, accept: bool,
     ledger = read_requests(course_root, student)
     request = next((r for r in ledger if r.part == canonical and r.status == OPEN), None)
     if request is None:
-        raise RegradeError(f"{student} has no open regrade request for {_short(canonical)}")
+        raise RegradeError(f"{student} has no open regrade request for {short_part(canonical)}")
     if not reply.strip():
         raise RegradeError("a decision needs a reply to the student")
     if not grader.strip():
@@ -358,7 +358,7 @@ def decisions_markdown(requests: Iterable[Request], notebook: str,
         else:
             outcome = "**not taken**"
         reply = f" Reply: {_md(r.reply)}" if r.reply else ""
-        lines.append(f"- **{_md(_short(r.part))}** (asked {r.received}: {reason}): "
+        lines.append(f"- **{_md(short_part(r.part))}** (asked {r.received}: {reason}): "
                      f"{outcome}.{reply}")
     if not lines:
         return ""
@@ -404,7 +404,7 @@ def open_lines(requests: Sequence[Request]) -> list[str]:
     lines = [f"{len(waiting)} open regrade request(s):"]
     for r in waiting:
         first = (r.reason.splitlines() or [""])[0]
-        lines.append(f"  {r.student} {_short(r.part)} (of {_fmt(r.max_points)} points), "
+        lines.append(f"  {r.student} {short_part(r.part)} (of {_fmt(r.max_points)} points), "
                      f"asked {r.received} via {r.via}: {first}")
     lines.append("Decide with: cs230-grade regrades accept STUDENT PART --points P --reply "
                  "TEXT, or decline STUDENT PART --reply TEXT")
@@ -423,7 +423,7 @@ def report_section(course_root: Path) -> list[str]:
         return []
     n = counts(requests)
     rows = "".join(
-        f"<tr><td>{html.escape(r.student)}</td><td>{html.escape(_short(r.part))}</td>"
+        f"<tr><td>{html.escape(r.student)}</td><td>{html.escape(short_part(r.part))}</td>"
         f"<td>{html.escape(r.status)}</td><td>{_fmt(r.points_before)}</td>"
         f"<td>{_fmt(r.points_after)}</td><td>{html.escape(r.decided_by)}</td>"
         f"<td>{html.escape(r.reason)}</td><td>{html.escape(r.reply)}</td></tr>"
@@ -468,7 +468,7 @@ def answer_text(course_root: Path, student: str, part: str) -> str:
     if not path.is_file():
         return "(no autograded notebook)"
     cells = grade_cells(read_notebook(path))
-    cell = cells.get(_short(part)) or cells.get(part)
+    cell = cells.get(short_part(part)) or cells.get(part)
     return str(cell.source) if cell is not None else "(no answer cell)"
 
 
@@ -493,7 +493,7 @@ def request_html(course_root: Path, request: Request, db_url: str | None = None)
            if r.decided_by else "") + "</li>"
         for r in read_requests(root, request.student) if r.part == request.part)
     return (f"<div class='cs230-regrade' data-student='{html.escape(request.student, True)}'>"
-            f"<h4>{html.escape(request.student)}: {html.escape(_short(request.part))}, "
+            f"<h4>{html.escape(request.student)}: {html.escape(short_part(request.part))}, "
             f"{_fmt(points)} of {_fmt(request.max_points)} points</h4>"
             f"<p>Reason:</p><pre>{html.escape(request.reason)}</pre>"
             f"<p>Answer as graded:</p><pre>{html.escape(answer)}</pre>"
@@ -525,7 +525,7 @@ class RegradePanel:
 
     def load(self) -> None:
         waiting = [r for r in all_requests(self.root) if r.status == OPEN]
-        self.requests = {f"{r.student} {_short(r.part)}": r for r in waiting}
+        self.requests = {f"{r.student} {short_part(r.part)}": r for r in waiting}
         self.choice.options = list(self.requests)
         self._show()
 
@@ -545,7 +545,7 @@ class RegradePanel:
         except (ValueError, OSError) as exc:
             self.status.value = f"<span style='color: #b00'>{html.escape(str(exc))}</span>"
             return
-        self.status.value = html.escape(f"{done.student} {_short(done.part)}: {done.status}; "
+        self.status.value = html.escape(f"{done.student} {short_part(done.part)}: {done.status}; "
                                         "feedback generated again")
         self.reply.value = ""
         self.load()
