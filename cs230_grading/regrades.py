@@ -313,7 +313,7 @@ def _write_points(course_root: Path, student: str, part: str, points: float, rep
 
     from . import manual
 
-    rubric = manual.load_rubric(course_root)
+    rubric = _rubric(course_root)
     if part in rubric:  # a rubric part: an adjustment, so re-scoring the items keeps it
         rubric_part = rubric[part]
         graded = manual.grades(course_root, part, db_url=db_url).get(student)
@@ -328,6 +328,15 @@ def _write_points(course_root: Path, student: str, part: str, points: float, rep
         grade.manual_score = float(points)
         grade.needs_manual_grade = False
         gb.db.commit()
+
+
+def _rubric(course_root: Path) -> dict[str, Any]:
+    """The hand-graded parts with rubric items ({} for a course without the items file)."""
+    from . import manual
+
+    if not manual.items_path(course_root).is_file():
+        return {}
+    return manual.load_rubric(course_root)
 
 
 def regenerate_feedback(course_root: Path, student: str, db_url: str | None = None) -> None:
@@ -481,7 +490,7 @@ def request_html(course_root: Path, request: Request, db_url: str | None = None)
     points = current_points(root, request.student, request.part, db_url)
     answer = answer_text(root, request.student, request.part)
     items = ""
-    if request.part in manual.load_rubric(root):
+    if request.part in _rubric(root):
         graded = manual.grades(root, request.part, db_url=db_url).get(request.student)
         items = (f"<p>Rubric items applied: {html.escape(', '.join(graded.items) or 'none')} "
                  f"(by {html.escape(graded.grader)})</p>" if graded
