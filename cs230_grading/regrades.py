@@ -536,6 +536,7 @@ class RegradePanel:
         waiting = [r for r in all_requests(self.root) if r.status == OPEN]
         self.requests = {f"{r.student} {short_part(r.part)}": r for r in waiting}
         self.choice.options = list(self.requests)
+        self.choice.value = next(iter(self.requests), None)
         self._show()
 
     def _show(self) -> None:
