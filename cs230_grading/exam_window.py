@@ -121,8 +121,11 @@ def _iso(text: str) -> dt.datetime:
 
 def course_config(course_root: Path) -> Any:
     """The course's ``nbgrader_config.py``, loaded as nbgrader loads it (a traitlets Config)."""
+    from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
+    if not (Path(course_root) / "nbgrader_config.py").is_file():
+        return Config()  # a bare folder (tests, a collection before the course is set up)
     return PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
 
 
@@ -323,3 +326,14 @@ def deadline_inputs(course_root: Path) -> tuple[str, ...]:
     ``accommodations.csv`` (hashed into the grading kit, so a change grades the class again)."""
     path = Path(course_root) / ACCOMMODATIONS
     return (hashlib.sha256(path.read_bytes()).hexdigest(),) if path.exists() else ()
+
+
+def lms_late_note(course_root: Path, student: str) -> str:
+    """For an LMS's "late" mark: the student's own end time when they have accommodations
+    (the LMS judged by its own due date, which may not know them); "" otherwise."""
+    window = load_window(course_root)
+    if window is None or student not in window.accommodations:
+        return ""
+    end = window.end_of(student).astimezone(window.start.tzinfo)
+    return (f" by its own due date; this student's end time is {end:%Y-%m-%d %H:%M %Z} "
+            "(accommodations.csv): check the LMS's submission time against it")

@@ -78,7 +78,7 @@ def parse_sha256sum(text: str) -> dict[str, str]:
     found = {}
     for line in text.splitlines():
         digest, _, name = line.partition("  ")
-        if len(digest) == 64 and name:
+        if len(digest) == 64 and name and all(c in "0123456789abcdefABCDEF" for c in digest):
             found[name.strip()] = digest.lower()
     return found
 

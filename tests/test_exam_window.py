@@ -158,3 +158,12 @@ def test_clock_file_holds_own_end_under_a_hash(course_root: Path) -> None:
     assert data["end"] == window.end.isoformat()
     assert data["own_end"] == {student_key("salt", "bob"): window.end_of("bob").isoformat()}
     assert "bob" not in str(data)
+
+
+def test_an_lms_late_mark_names_the_students_own_end(course_root: Path) -> None:
+    from cs230_grading.exam_window import lms_late_note
+
+    write_accommodations(course_root, "bob,,1.5,")
+    assert lms_late_note(course_root, "ann") == ""
+    note = lms_late_note(course_root, "bob")
+    assert "this student's end time is 2021-05-07 18:30 PDT" in note
