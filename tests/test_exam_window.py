@@ -167,3 +167,49 @@ def test_an_lms_late_mark_names_the_students_own_end(course_root: Path) -> None:
     assert lms_late_note(course_root, "ann") == ""
     note = lms_late_note(course_root, "bob")
     assert "this student's end time is 2021-05-07 18:30 PDT" in note
+
+
+def test_exam_window_command_prints_end_times_and_publishes_the_clock(
+        course_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    write_accommodations(course_root, "bob,,1.5,")
+    out_dir = tmp_path / "outbound"
+    out_dir.mkdir()
+    assert cli.main(["--course", str(course_root), "exam-window", "--publish",
+                     str(out_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("Exam window: 2021-05-07 14:00 PDT to 2021-05-07 17:00 PDT (180 min), "
+                        "then 5 min of grace")
+    assert "  ann: 2021-05-07 14:00 to 2021-05-07 17:00 PDT" in lines
+    assert "  bob: 2021-05-07 14:00 to 2021-05-07 18:30 PDT  (x1.5)" in lines
+    published = json.loads((out_dir / "exam_window.json").read_text())
+    assert published["end"] == "2021-05-07T17:00:00-07:00"
+    assert len(published["own_end"]) == 1
+
+
+def test_the_students_clock_finds_their_own_end(course_root: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The student-side module (released) reads what the instructor side publishes."""
+    import importlib.util
+
+    from cs230_grading.exam_clock import publish
+
+    spec = importlib.util.spec_from_file_location(
+        "exam_clock_student", Path(__file__).parents[1] / "source/midterm/exam_clock.py")
+    assert spec and spec.loader
+    clock = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(clock)
+    write_accommodations(course_root, "bob,,1.5,")
+    window = load_window(course_root)
+    assert window is not None
+    folder = tmp_path / "midterm"
+    folder.mkdir()
+    assert clock.show(folder) is False  # nothing published: no clock
+    import json
+
+    data = json.loads(publish(window, folder).read_text())
+    assert clock.your_end(data, "bob") == window.end_of("bob")
+    assert clock.your_end(data, "ann") == window.end
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert clock.show(folder) is False  # never while a notebook is graded
