@@ -84,8 +84,9 @@ def _regrades(root: Path, args: argparse.Namespace, db_url: str | None) -> int:
         done = rg.decide(root, student, part, accept=args.action == "accept",
                          points=args.points, reply=args.reply, grader=grader,
                          db_url=args.db_url or db_url)
-        print(f"{student} {rg.short_part(done.part)}: {done.status} ({done.points_before} -> "
-              f"{done.points_after}); feedback/{student}/ generated again with the reply")
+        print(f"{student} {rg.short_part(done.part)}: {done.status} "
+              f"({rg.points_text(done.points_before)} -> {rg.points_text(done.points_after)} "
+              f"points); feedback/{student}/ generated again with the reply")
         return 0
     if args.action == "form":
         print(f"Wrote {rg.write_form(root)}: students fetch it with nbgrader fetch_assignment "

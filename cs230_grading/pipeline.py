@@ -113,6 +113,9 @@ def run_pipeline(
     students = intake.students
     # each student's own end time, as nbgrader's due date and extensions (exam_window.py)
     created = apply_deadlines(course.db_url, window, students) if window else set()
+    if window:
+        say(f"Exam window: ends {window.end:%Y-%m-%d %H:%M %Z}, {len(window.accommodations)} "
+            "student(s) with their own end time (accommodations.csv).")
     graded: list[str] = []
     student_seconds: dict[str, float] = {}
     timings: dict[str, dict[str, float]] = {}

@@ -303,7 +303,16 @@ def decide(course_root: str | Path, student: str, part: str, *, accept: bool,
     request.reply, request.decided_by, request.decided_at = reply.strip(), grader.strip(), _now()
     _write_requests(course_root, student, ledger)
     if feedback:
-        regenerate_feedback(course_root, student, db_url)
+        from .course import NbgraderError
+
+        try:
+            regenerate_feedback(course_root, student, db_url)
+        except NbgraderError as exc:
+            last = (str(exc).strip().splitlines() or [""])[-1]
+            raise RegradeError(
+                f"the decision is recorded, but {student}'s feedback could not be generated "
+                f"again ({last}); run nbgrader generate_feedback {ASSIGNMENT} "
+                f"--student={student} --force") from None
     return request
 
 
@@ -360,10 +369,10 @@ def decisions_markdown(requests: Iterable[Request], notebook: str,
         if r.status == OPEN:
             outcome = "**open**: a member of the teaching team will answer"
         elif r.status == ACCEPTED:
-            outcome = (f"**accepted**: {_fmt(r.points_before)} → {_fmt(r.points_after)} points "
-                       f"(of {_fmt(r.max_points)})")
+            outcome = (f"**accepted**: {points_text(r.points_before)} → "
+                       f"{points_text(r.points_after)} points (of {points_text(r.max_points)})")
         elif r.status == DECLINED:
-            outcome = f"**declined**: the score stays {_fmt(r.points_before)}"
+            outcome = f"**declined**: the score stays {points_text(r.points_before)}"
         else:
             outcome = "**not taken**"
         reply = f" Reply: {_md(r.reply)}" if r.reply else ""
@@ -374,7 +383,8 @@ def decisions_markdown(requests: Iterable[Request], notebook: str,
     return "\n".join(["## Your regrade requests", "", *lines])
 
 
-def _fmt(value: float | None) -> str:
+def points_text(value: float | None) -> str:
+    """Points as the student and the TA read them ("–" when not graded)."""
     return "–" if value is None else f"{value:g}"
 
 
@@ -413,7 +423,7 @@ def open_lines(requests: Sequence[Request]) -> list[str]:
     lines = [f"{len(waiting)} open regrade request(s):"]
     for r in waiting:
         first = (r.reason.splitlines() or [""])[0]
-        lines.append(f"  {r.student} {short_part(r.part)} (of {_fmt(r.max_points)} points), "
+        lines.append(f"  {r.student} {short_part(r.part)} (of {points_text(r.max_points)} points), "
                      f"asked {r.received} via {r.via}: {first}")
     lines.append("Decide with: cs230-grade regrades accept STUDENT PART --points P --reply "
                  "TEXT, or decline STUDENT PART --reply TEXT")
@@ -433,8 +443,8 @@ def report_section(course_root: Path) -> list[str]:
     n = counts(requests)
     rows = "".join(
         f"<tr><td>{html.escape(r.student)}</td><td>{html.escape(short_part(r.part))}</td>"
-        f"<td>{html.escape(r.status)}</td><td>{_fmt(r.points_before)}</td>"
-        f"<td>{_fmt(r.points_after)}</td><td>{html.escape(r.decided_by)}</td>"
+        f"<td>{html.escape(r.status)}</td><td>{points_text(r.points_before)}</td>"
+        f"<td>{points_text(r.points_after)}</td><td>{html.escape(r.decided_by)}</td>"
         f"<td>{html.escape(r.reason)}</td><td>{html.escape(r.reply)}</td></tr>"
         for r in requests)
     return ['<section id="regrades"><h2>Regrade requests</h2>',
@@ -498,12 +508,13 @@ def request_html(course_root: Path, request: Request, db_url: str | None = None)
     history = "".join(
         f"<li>{html.escape(r.received)}: {html.escape(r.status)}"
         + (f" by {html.escape(r.decided_by)} at {html.escape(r.decided_at)}: "
-           f"{_fmt(r.points_before)} → {_fmt(r.points_after)}, “{html.escape(r.reply)}”"
+           f"{points_text(r.points_before)} → {points_text(r.points_after)}, "
+           f"“{html.escape(r.reply)}”"
            if r.decided_by else "") + "</li>"
         for r in read_requests(root, request.student) if r.part == request.part)
     return (f"<div class='cs230-regrade' data-student='{html.escape(request.student, True)}'>"
             f"<h4>{html.escape(request.student)}: {html.escape(short_part(request.part))}, "
-            f"{_fmt(points)} of {_fmt(request.max_points)} points</h4>"
+            f"{points_text(points)} of {points_text(request.max_points)} points</h4>"
             f"<p>Reason:</p><pre>{html.escape(request.reason)}</pre>"
             f"<p>Answer as graded:</p><pre>{html.escape(answer)}</pre>"
             f"{items}<p>History of this part's requests:</p><ul>{history}</ul></div>")
