@@ -33,6 +33,7 @@ from cs230_grading.course import Course, nbgrader_env
 from cs230_grading.late import penalty_points
 from cs230_grading.notebooks import grade_cells, read_notebook, write_notebook
 from cs230_grading.pipeline import CanvasOptions, run_pipeline
+from cs230_grading.regrade_panel import RegradePanel
 from cs230_grading.results import collect_grades
 from cs230_grading.variants import model
 
@@ -270,7 +271,7 @@ def test_console_panel_shows_and_decides_an_open_request(exam: Exam) -> None:
     root = exam.course.root
     regrades.add_request(root, "extra-time", "part: q1_b\nreason: <script>x()</script>",
                          dt.datetime(2021, 5, 14, 9, 0, tzinfo=PACIFIC), "LMS upload")
-    panel = regrades.RegradePanel(root, exam.course.db_url, lambda: "ta-2")
+    panel = RegradePanel(root, exam.course.db_url, lambda: "ta-2")
     assert list(panel.requests) == ["extra-time q1_b"]
     shown = panel.detail.value
     assert "&lt;script&gt;" in shown and "<script>" not in shown
