@@ -68,6 +68,9 @@ c.CourseDirectory.ignore = [
     ".DS_Store",
 ]
 c.Exchange.root = str(COURSE_ROOT / "exchange")
+# `nbgrader submit` also writes and prints a receipt: the SHA-256 of each notebook and the
+# time (cs230_grading/receipts.py). Students' own nbgrader configuration needs this line too.
+c.ExchangeFactory.submit = "cs230_grading.receipts.ReceiptSubmit"
 
 # --- Release -------------------------------------------------------------------
 # nbgrader's own list, with ClearSolutions replaced by a subclass that writes a top-level
@@ -140,6 +143,10 @@ c.GenerateFeedback.preprocessors = [
     # After the student's answers: the errata of the printed key and the Q1 options accepted
     # either way (cs230_grading/errata.py); the release itself says nothing about them.
     "cs230_grading.feedback.AppendNotes",
+    # The SHA-256 of the notebook graded (compare with the student's receipt), and the
+    # decisions on the student's regrade requests (docs/exam-day.md).
+    "cs230_grading.receipts.AppendReceipt",
+    "cs230_grading.regrades.AppendRegrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = True
@@ -165,3 +172,13 @@ c.CourseLatePenalty.percent_per_hour = 10
 from cs230_grading.exam_text import nbgrader_hook  # noqa: E402
 
 c.GenerateAssignment.pre_convert_hook = nbgrader_hook(COURSE_ROOT)
+
+# --- Exam window and accommodations ------------------------------------------------
+# With a start set, every student's end time follows from the window: the start (a date and
+# time with its zone), the duration, and the grace period above (CourseLatePenalty's
+# grace_minutes); students with accommodations are listed in accommodations.csv (id,
+# extra_minutes, time_multiplier, start). `cs230-grade run` writes the window's end as the
+# due date and each accommodated student's extra time as nbgrader's extension, before any
+# grading (cs230_grading/exam_window.py, docs/exam-day.md). Empty: the gradebook's due date.
+c.ExamWindow.start = ""  # e.g. "2021-05-07 14:00 America/Los_Angeles"
+c.ExamWindow.duration_minutes = 180

@@ -11,6 +11,8 @@
     cs230-grade new-question qN_slug --title T --points P (--raise-total | --rebalance QN)
                                      # scaffold a question (docs/authoring.md)
     cs230-grade tables [--check]     # the exam's tables and totals, from questions.py
+    cs230-grade exam-window | receipt FILE | regrades [...]
+                                     # exam day and after (docs/exam-day.md)
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--db-url", default=None)
     add_canvas_options(report)
     add_collect_parser(sub)
+    from .exam_day_cli import add_parsers as add_exam_day_parsers
+
+    add_exam_day_parsers(sub)  # exam-window, receipt, regrades (docs/exam-day.md)
     from .scaffold import add_parser as add_new_question_parser
 
     add_new_question_parser(sub)
@@ -176,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
             return result.exit_code
         if args.command == "collect":
             return run_collect(root, args)
+        from .exam_day_cli import COMMANDS as EXAM_DAY_COMMANDS
+
+        if args.command in EXAM_DAY_COMMANDS:
+            from .exam_day_cli import run as run_exam_day
+
+            return run_exam_day(root, args, db_url)
         if args.command == "new-question":
             from .scaffold import run as new_question
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .course import ASSIGNMENT, NOTEBOOKS
+from .exam_window import lms_late_note
 from .finding import Finding
 from .folders import replace_folder
 from .intake import IntakeLimits, MiB, roster_rows
@@ -191,8 +192,8 @@ def collect_lms_zip(course_root: str | Path, archive: str | Path, *, lms: str = 
         placed = _unpack(zf, chosen, course_root, limits, force, findings)
     for student in sorted(placed):
         if any(c.entry.late for c in chosen.get(student, [])):
-            findings.append(Finding(student, f"{fmt.name} marked this submission late",
-                                    severity="warning"))
+            findings.append(Finding(student, f"{fmt.name} marked this submission late"
+                                    + lms_late_note(course_root, student), severity="warning"))
     manifest = _write_manifest(course_root, placed, findings)
     return CollectResult(placed, findings, manifest)
 

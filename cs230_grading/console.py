@@ -106,6 +106,10 @@ class GradingConsole:
         ])
         self.widget.add_class("cs230-grading-console")
         self.load()
+        from .regrade_panel import console_panel  # open regrade requests (docs/exam-day.md)
+
+        self.widget.children = (*self.widget.children,
+                                console_panel(self.root, db_url, lambda: self._grader()))
 
     # -- display ---------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

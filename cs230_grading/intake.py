@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -36,6 +37,7 @@ from pathlib import Path
 from .course import ASSIGNMENT, NOTEBOOK_POINTS, NOTEBOOKS
 from .finding import Finding
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook, write_notebook
+from .receipts import HASHES, sha256sum_text
 from .settings import limit_from_env
 
 STAGED_DIR = "staged"
@@ -162,6 +164,8 @@ class _StudentChecker:
         self.expected_ids = expected_ids
         self.own_root = course_root / "submitted" / student
         self.findings: list[Finding] = []
+        #: notebook file name -> SHA-256 of the bytes submitted (receipts.py)
+        self.hashes: dict[str, str] = {}
 
     def add(self, message: str, notebook: str = "", severity: str = "error") -> None:
         self.findings.append(Finding(self.student, message, notebook, severity))
@@ -179,6 +183,7 @@ class _StudentChecker:
         self._note_extras(assignment)
         for name in NOTEBOOKS:
             self._stage_notebook(assignment / f"{name}.ipynb", target, name)
+        (target / HASHES).write_text(sha256sum_text(self.hashes), encoding="utf-8")
         return True
 
     # -- folders ----------------------------------------------------------------
@@ -243,6 +248,8 @@ class _StudentChecker:
         if problem:
             staged.unlink()
             self.add(f"{problem}: scored 0", name)
+        else:
+            self.hashes[path.name] = hashlib.sha256(data).hexdigest()
 
     def _notebook_problem(self, staged: Path, name: str) -> str:
         """Check (and repair) the staged copy; why it cannot be graded ("" when it can)."""

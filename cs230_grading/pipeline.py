@@ -30,6 +30,7 @@ from typing import TextIO
 from .class_mistakes import count_mistakes, read_mistakes, write_mistakes_csv
 from .course import EXAM_POINTS, Course
 from .cover import honour_code_findings
+from .exam_window import apply_deadlines, drop_ungraded_rows, load_window
 from .finding import Finding
 from .findings import terminal_lines
 from .folders import staged_folder
@@ -98,6 +99,7 @@ def run_pipeline(
     say = _printer(out)
     if canvas is not None:
         canvas.roster()  # a roster that cannot be used stops the run before any grading
+    window = load_window(course.root)  # so do a bad exam window or accommodations.csv
 
     if regenerate_release:
         if release_is_current(course):
@@ -112,6 +114,11 @@ def run_pipeline(
     for line in terminal_lines(findings):
         say(line)
     students = intake.students
+    # each student's own end time, as nbgrader's due date and extensions (exam_window.py)
+    created = apply_deadlines(course.db_url, window, students) if window else set()
+    if window:
+        say(f"Exam window: ends {window.end:%Y-%m-%d %H:%M %Z}, {len(window.accommodations)} "
+            "student(s) with their own end time (accommodations.csv).")
     graded: list[str] = []
     student_seconds: dict[str, float] = {}
     timings: dict[str, dict[str, float]] = {}
@@ -149,6 +156,7 @@ def run_pipeline(
                     for line in terminal_lines(res.findings):
                         say(line)
 
+        drop_ungraded_rows(course.db_url, created, graded)
         # the reports are written while the cluster closes
         grades = collect_grades(course.db_url, students)
         report, grades_csv = write_reports(course, grades, findings, export=bool(graded),

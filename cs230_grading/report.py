@@ -25,6 +25,7 @@ from urllib.parse import quote
 from .budget import KIND as BUDGET_KIND
 from .class_mistakes import MistakeCount, mistakes_figure
 from .course import ASSIGNMENT, EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
+from .exam_day import report_sections as exam_day_sections
 from .finding import Finding
 from .findings import Group, count
 from .item_analysis import FLAG_BELOW, FLAG_FEW, MIN_STUDENTS, ItemStats, item_figure
@@ -546,6 +547,7 @@ def write_report(
         *_question_section(grades),
         *(_mistakes_section(mistakes) if mistakes is not None else []),
         *(_items_section(items) if items is not None else []),
+        *exam_day_sections(out_dir.parent, [s.student for s in grades.students]),
     ]
     if similarity is not None:  # the pipeline compared the answers
         sections.append(f'<section id="similar">{similarity_html(list(similarity))}</section>')

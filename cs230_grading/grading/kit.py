@@ -21,6 +21,7 @@ from typing import Any
 
 from ..budget import Overrun
 from ..course import Course
+from ..exam_window import deadline_inputs
 from ..folders import content_sha, tree_files
 
 #: environment switches that change how a notebook grades, and so travel with the kit
@@ -110,7 +111,8 @@ def build_kit(course: Course) -> CourseKit:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    sha = content_sha(files, *(f"{k}={v}" for k, v in sorted(env.items())))
+    sha = content_sha(files, *(f"{k}={v}" for k, v in sorted(env.items())),
+                      *deadline_inputs(course.root))  # new accommodations: grade again
     return CourseKit(sha, buf.getvalue(), env, _alembic_version(course.db_url))
 
 def _alembic_version(db_url: str) -> str | None:
