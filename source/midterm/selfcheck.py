@@ -158,9 +158,9 @@ def part_check(part: str, *steps: Step, echo: bool = False, optional: bool = Fal
         if ok:
             continue
         if where != part:  # one root cause: name it, in few words (Validate cuts at ~85)
-            verb = "write" if "not implemented" in why else "fix"
+            verb = "implement" if "not implemented" in why else "fix"
             return Outcome(False, f"{label} fails: first {verb} {name} (part {where})")
         if "not implemented" in why:
-            return Outcome(False, f"{label}: {name} is not written yet")
+            return Outcome(False, f"{label}: {name} is not implemented yet")
         return Outcome(False, f"{label}: fix {name}: {why}")
     return Outcome(True, "")
