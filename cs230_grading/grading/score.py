@@ -239,10 +239,10 @@ def verdict_outputs(outcome: CheckOutcome) -> list[NotebookNode]:
     head = (f"{SCORED_MARK}: {outcome.points:g} / {outcome.max_points:g} "
             f"point{'' if outcome.max_points == 1 else 's'}")
     if outcome.points <= 0 and is_not_attempted(outcome.message):  # optional, left alone
-        return [NotebookNode(output_type="stream", name="stdout",
-                             text=f"{head}: {outcome.message}\n"),
-                NotebookNode(output_type="execute_result", execution_count=None, metadata={},
-                             data={"text/plain": "0"})]
+        return [NotebookNode(output_type="execute_result", execution_count=None, metadata={},
+                             data={"text/plain": "0"}),
+                NotebookNode(output_type="stream", name="stdout",
+                             text=f"{head}: {outcome.message}\n")]  # last: one-line readers show it
     if outcome.max_points > 0 and outcome.points <= 0:
         text = outcome.message or "no credit"
         return [NotebookNode(output_type="error", ename=head, evalue=text,
