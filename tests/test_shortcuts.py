@@ -1,6 +1,6 @@
 """Issue 32, items 2 and 4, through the real scoring pass (nbgrader autograde + ScoreParts).
 
-* No shortcut earns analytic credit: a Q5 gradient computed by finite differences of the
+* No shortcut earns analytic credit: a Q4 or Q5 gradient computed by finite differences of the
   provided objective (``numerical_gradient``, ``gan_objective``), whether the helper is called
   by its name, through an alias or as a module's attribute, scores 0 for that part, and the
   message names the helper. The model answers keep every point (no false alarm).
@@ -26,7 +26,7 @@ from cs230_grading.variants import (
     student_id,
 )
 
-Q5, Q6 = "q5_gan_backprop", "q6_numpy_attention"
+Q4, Q5, Q6 = "q4_l1_regularization", "q5_gan_backprop", "q6_numpy_attention"
 
 FD_PART_I = '''def discriminator_grads(W_d, activations, X, X_fake, output_grads=None):
     return [numerical_gradient(lambda _: gan_objective(W_d, activations, X, X_fake), W)
@@ -57,6 +57,9 @@ def generator_grads(W_g, g_activations, W_d, d_activations, Z, output_grads=None
     return [selfcheck.numerical_gradient(
         lambda _: tools.gan_objective(W_d, d_activations, real, fake()), W) for W in W_g]
 '''
+FD_Q4_I = '''def l1_regularized_grad(grad_J, w, alpha):
+    return grad_J + numerical_gradient(lambda x: alpha * np.sum(np.abs(x)), w)
+'''
 STUB = '''def attention_vectorized(image, k, v):
     # YOUR CODE HERE
     raise NotImplementedError()
@@ -80,6 +83,11 @@ def _variants() -> list[Variant]:
         Variant(Q5, "fd_part_v_module", "part v by finite differences, as module attributes",
                 answers={"q5_generator_grads": FD_PART_V_MODULE},
                 failing={"q5_v_test": v_msg}),
+        model(Q4),
+        Variant(Q4, "fd_part_i", "the L1 term's gradient by finite differences",
+                answers={"q4_i_code": FD_Q4_I},
+                failing={"q4_i_test": "part i asks for the gradient's formula; "
+                         "l1_regularized_grad calls numerical_gradient"}),
         Variant(Q6, "extra_credit_skipped", "attention_vectorized left as released",
                 answers={"q6_attention_vectorized": STUB},
                 failing={"q6_vectorized_test": "not attempted (extra credit, optional)"}),
