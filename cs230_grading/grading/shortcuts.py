@@ -163,11 +163,13 @@ def _source_tree(func: Any) -> ast.AST | None:
         return None
 
 
-def named_in_source(ns: Mapping[str, Any], function: str, helpers: list[str]) -> list[str]:
+def named_in_source(ns: Mapping[str, Any], function: str, helpers: list[str]
+                    ) -> tuple[list[str], list[str]]:
     """Provided helpers the source of ``ns[function]`` (or of a notebook function it names)
-    refers to, by name or as a module's attribute (``selfcheck.numerical_gradient``)."""
+    refers to: ``(by name, as a module's attribute)`` (``selfcheck.numerical_gradient``)."""
     wanted = set(helpers) | set(WHAT)
-    found: list[str] = []
+    by_name: list[str] = []
+    by_attribute: list[str] = []
     pending, seen = [function], set()
     while pending:
         current = pending.pop()
@@ -176,14 +178,14 @@ def named_in_source(ns: Mapping[str, Any], function: str, helpers: list[str]) ->
         if tree is None:
             continue
         for node in ast.walk(tree):
-            name = (node.id if isinstance(node, ast.Name) else
-                    node.attr if isinstance(node, ast.Attribute) else None)
-            if name in wanted and name not in found:
-                found.append(name)
-            elif (name and name not in seen and getattr(ns.get(name), "_cs230_student", False)
-                  and name not in helpers):
-                pending.append(name)
-    return found
+            if isinstance(node, ast.Attribute) and node.attr in wanted:
+                by_attribute += [] if node.attr in by_attribute else [node.attr]
+            elif isinstance(node, ast.Name) and node.id in wanted:
+                by_name += [] if node.id in by_name else [node.id]
+            elif (isinstance(node, ast.Name) and node.id not in seen
+                  and getattr(ns.get(node.id), "_cs230_student", False)):
+                pending.append(node.id)
+    return by_name, by_attribute
 
 
 def calls_provided(ns: Mapping[str, Any], guard: Guard) -> list[str]:
@@ -211,11 +213,10 @@ def calls_provided(ns: Mapping[str, Any], guard: Guard) -> list[str]:
                 func(*guard.args())
             except Exception as exc:  # noqa: BLE001 - only what it called matters here
                 failure = str(exc)
-    named = named_in_source(ns, guard.function, helpers)
-    if _PASSED_BACK in failure:
-        called += [n for n in named if n not in called] or ["a helper the notebook provides"]
-    attribute_only = [n for n in named if n in WHAT and n not in helpers]
-    found = called + [n for n in attribute_only if n not in called]
+    by_name, by_attribute = named_in_source(ns, guard.function, helpers)
+    if _PASSED_BACK in failure:  # a helper was handed a function of the student's
+        called += [n for n in by_name if n not in called] or ["a helper the notebook provides"]
+    found = called + [n for n in by_attribute if n not in called]
     order = list(WHAT)  # the most telling first: finite differences, then the objectives
     return sorted(found, key=lambda n: order.index(n) if n in order else len(order))
 
