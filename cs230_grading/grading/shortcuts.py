@@ -8,8 +8,8 @@ could be answered by calling them: ``discriminator_grads`` returning
 
 :func:`guarded_checks` wraps a notebook's checks (``graders.qN.CHECKS``) for the scoring pass.
 Before a guarded part's check runs, the student's function is called once on a small case with
-every provided helper (any name of the namespace whose function comes from a helper module,
-aliases included) swapped for a recording stand-in: the student's process calls back into the
+every provided helper that can stand in for an answer (:data:`WHAT`; aliases included) swapped
+for a recording stand-in: the student's process calls back into the
 grader (``StudentNamespace.call``'s overrides), so the grader sees each call. A helper given a
 function of the student's own (``numerical_gradient(lambda ...)``) cannot call back with it and
 fails in the student's process with a WireError, which is detected too. The function's source
@@ -45,14 +45,12 @@ NOT_ATTEMPTED = "not attempted"
 _PASSED_BACK = "only the grader's functions can be passed back"
 #: helper modules the release gives students (their functions are "provided")
 _PROVIDED_FILE = re.compile(r"(?:^|[/\\<: ])(selfcheck|q\d+_tools)\.py>?$")
-#: provided names a part may call: the forward pass and plain containers
-ALLOWED = frozenset({"forward", "Activation", "autograding"})
-#: what a provided helper is, in a message
+#: the provided helpers that can stand in for an answer (the audit of issue 32), as a message
+#: names them; the rest (forward, the self-checks, the demos) give no answer
 WHAT = {
     "numerical_gradient": "numerical_gradient (finite differences)",
     "gan_objective": "gan_objective (L's value)",
     "wgan_objective": "wgan_objective (L''s value)",
-    "log_sigmoid": "log_sigmoid (L's terms)",
 }
 
 
@@ -144,16 +142,17 @@ EXTRA_CREDIT: dict[str, dict[str, str]] = {
 
 
 def provided_names(ns: Mapping[str, Any]) -> list[str]:
-    """Names of ``ns`` bound to a provided helper's function (aliases included), except the
-    ones every part may call (:data:`ALLOWED`)."""
-    found = []
-    for name, value in ns.items():
+    """Names of ``ns`` bound to a helper that can stand in for an answer (:data:`WHAT`),
+    aliases included: a name whose function is one of theirs (same helper module and line)."""
+    def key(value: Any) -> tuple[str, int] | None:
         code = getattr(value, "__code__", None)
-        if name in ALLOWED or code is None or not callable(value):
-            continue
-        if _PROVIDED_FILE.search(code.co_filename):
-            found.append(name)
-    return found
+        if code is None or not callable(value) or not _PROVIDED_FILE.search(code.co_filename):
+            return None
+        return code.co_filename, code.co_firstlineno
+
+    keys = {key(ns[name]) for name in WHAT if name in ns} - {None}
+    return [name for name, value in ns.items()
+            if key(value) is not None and (name in WHAT or key(value) in keys)]
 
 
 def _source_tree(func: Any) -> ast.AST | None:
