@@ -38,6 +38,7 @@ from ..budget import NOT_RUN, current_clock
 from ..checks import recognised
 from ..folders import course_root_of
 from ..notebooks import NotebookError, nbgrader_meta, read_notebook
+from .shortcuts import guarded_checks, is_not_attempted
 from .student_process import (
     CheckOutOfTime,
     StudentCodeError,
@@ -202,7 +203,7 @@ def score_notebook(name: str, nb: Any, source_nb: Any, folder: Path, course_root
     timeout = timeout or execute_timeout()
     credit.adopt_config_switch(course_root)
     scored = NotebookScore(name)
-    checks = graders_for(name)
+    checks = guarded_checks(name, graders_for(name))  # no shortcuts; extra credit optional
     tests = test_cells(source_nb)
     unchecked = {gid: p for gid, p in tests.items() if gid not in checks and p > 0}
     scored.outcomes += [CheckOutcome(name, gid, 0.0, p, "not scored: the grader has no check "
@@ -242,6 +243,11 @@ def verdict_outputs(outcome: CheckOutcome) -> list[NotebookNode]:
     full marks. The message comes first, in words."""
     head = (f"{SCORED_MARK}: {outcome.points:g} / {outcome.max_points:g} "
             f"point{'' if outcome.max_points == 1 else 's'}")
+    if outcome.points <= 0 and is_not_attempted(outcome.message):  # optional, left alone
+        return [NotebookNode(output_type="execute_result", execution_count=None, metadata={},
+                             data={"text/plain": "0"}),
+                NotebookNode(output_type="stream", name="stdout",
+                             text=f"{head}: {outcome.message}\n")]  # last: one-line readers show it
     if outcome.max_points > 0 and outcome.points <= 0:
         text = outcome.message or "no credit"
         return [NotebookNode(output_type="error", ename=head, evalue=text,

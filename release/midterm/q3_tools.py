@@ -88,6 +88,28 @@ def check_conv_functions(conv_output_shape: Callable, conv_num_params: Callable)
     return all(results)
 
 
+def check_conv_output_shape(conv_output_shape: Callable) -> bool:
+    """The conv_output_shape cases of :func:`check_conv_functions`."""
+    return all([_self_check(conv_output_shape, ((7, 7, 3), 3, 2, 0, 4), (3, 3, 4)),
+                _self_check(conv_output_shape, ((7, 9, 3), 3, 1, 1, 2), (7, 9, 2))])
+
+
+def check_conv_num_params(conv_num_params: Callable) -> bool:
+    """The conv_num_params case of :func:`check_conv_functions`."""
+    return _self_check(conv_num_params, (1, 1, 1), 2)
+
+
+def check_maxpool_output_shape(maxpool_output_shape: Callable) -> bool:
+    """The maxpool_output_shape case of :func:`check_pool_and_network`."""
+    return _self_check(maxpool_output_shape, ((4, 6, 2), 2, 2), (2, 3, 2))
+
+
+def check_network_output(network_output: Callable) -> bool:
+    """The network_output cases of :func:`check_pool_and_network`."""
+    return all([_self_check(network_output, ((8, 8, 1), 1, 1, 0, 2, 1), ((4, 4, 2), 4)),
+                _self_check(network_output, ((8, 8, 1), 1, 1, 0, 2, 2), ((2, 2, 2), 10))])
+
+
 def check_network_functions(maxpool_output_shape: Callable, network_output: Callable,
                             fc_num_params: Callable) -> bool:
     """Small known cases: an 8x8x1 input through 1x1 convolutions with 2 filters."""

@@ -152,9 +152,28 @@ def _report(name: str, analytic: Any, numeric: Array) -> float:
         return float("inf")
     err = rel_error(analytic, numeric)
     ok = err < TOLERANCE
-    print(f"{PASS if ok else FAIL} {name}: relative error {err:.2e}"
-          + ("" if ok else " (should be below 1e-6)"))
+    factor = "" if ok else _factor(analytic, numeric)
+    if factor:
+        print(f"{FAIL} {name}: off by a factor of {factor} (relative error {err:.2e})")
+    else:
+        print(f"{PASS if ok else FAIL} {name}: relative error {err:.2e}"
+              + ("" if ok else " (should be below 1e-6)"))
     return err
+
+
+def _factor(analytic: Array, numeric: Array) -> str:
+    """The constant factor between your array and finite differences ("5", "-1", "1/5"), or
+    "" when there is none: a missing or doubled average, or a flipped sign."""
+    mask = np.abs(numeric) > 1e-6
+    if not np.any(mask):
+        return ""
+    ratios = analytic[mask] / numeric[mask]
+    ratio = float(np.median(ratios))
+    if not np.isfinite(ratio) or abs(ratio) < 1e-9 or not np.allclose(ratios, ratio, rtol=1e-4):
+        return ""
+    if abs(ratio) >= 1:
+        return f"{ratio:.4g}"
+    return f"{'-' if ratio < 0 else ''}1/{1 / abs(ratio):.4g}"
 
 
 def _stub_name(exc: BaseException, default: str) -> str:

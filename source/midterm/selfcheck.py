@@ -155,6 +155,39 @@ def check_int_tuple(value: Any, length: int, name: str) -> bool:
                   else f"{name} should be a tuple of {length} integers, got {value!r}")
 
 
+Step = tuple[Callable[..., Any], str, Callable[..., Any]]
+
+
+def part_check(part: str, *steps: Step, echo: bool = False, optional: bool = False) -> Outcome:
+    """A test cell's visible part: the self-checks shown for ``part``, and one line for Validate.
+
+    Each step is ``(function, where, check)``: one of your functions, the part where you write
+    it, and the self-check shown for it, called as ``check(function)``. List the functions of
+    earlier parts first: the first failing step is the root cause. Its line starts with the
+    part and what to fix ("part iii fails: first fix conv_num_params (part i)").
+    ``optional``: a function still left as released is not attempted, not a failure.
+    """
+    label = part if " " in part else f"part {part}"
+    for func, where, check in steps:
+        name = getattr(func, "__name__", "a function")
+        with contextlib.redirect_stdout(io.StringIO()) as shown:
+            ok, why = collect(check, func)
+        if optional and not ok and "not implemented" in why:
+            print(f"\u2013 {name}: not attempted (optional, no points lost by skipping it)")
+            return Outcome(True, "")
+        if echo:
+            sys.stdout.write(shown.getvalue())
+        if ok:
+            continue
+        if where != part:  # one root cause: name it, in few words (Validate cuts at ~85)
+            verb = "implement" if "not implemented" in why else "fix"
+            return Outcome(False, f"{label} fails: first {verb} {name} (part {where})")
+        if "not implemented" in why:
+            return Outcome(False, f"{label}: {name} is not implemented yet")
+        return Outcome(False, f"{label}: fix {name}: {why}")
+    return Outcome(True, "")
+
+
 # Every notebook's setup cell imports this module: it shows the exam clock (when the teaching
 # team published exam_window.json in this folder; see exam_clock.py).
 try:
