@@ -41,7 +41,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import sys
 import tarfile
 import tempfile
@@ -57,7 +56,7 @@ from .budget import Overrun, overrun_findings, student_clock
 from .class_mistakes import mistakes_table, replace_student_mistakes
 from .course import ASSIGNMENT, Course, nbgrader_env
 from .engine import GradingEngine
-from .folders import staged_folder, sweep_dead_owners
+from .folders import claimed_folder, release_claim, remove_tree, staged_folder, sweep_dead_owners
 from .intake import STAGED_DIR
 from .sandbox import forkserver
 from .sanitize import terminal_text
@@ -280,7 +279,7 @@ class WorkerCourse:
     def __init__(self, kit: CourseKit) -> None:
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
         sweep_dead_owners(Path(base), "cs230-worker-")  # courses of workers that died
-        self.root = Path(tempfile.mkdtemp(prefix=f"cs230-worker-{os.getpid()}-", dir=base))
+        self.root = claimed_folder(Path(base), f"cs230-worker-{os.getpid()}-")
         _unpack_kit(kit.archive, self.root)
         self.db_url = f"sqlite:///{self.root / 'gradebook.db'}?timeout=60"
         os.environ.update(nbgrader_env(kit.env))
@@ -329,7 +328,7 @@ class WorkerCourse:
 
     def _clear(self, student: str) -> None:
         for top in ("submitted", "autograded", "feedback"):
-            shutil.rmtree(self.root / top / student, ignore_errors=True)
+            remove_tree(self.root / top / student)
         (self.root / "second_pass" / f"{student}.json").unlink(missing_ok=True)
 
     def grade(self, task: SubmissionTask) -> GradedSubmission:
@@ -507,7 +506,7 @@ def release_worker_courses() -> int:
         forkserver.serve_under(None)
         for course in _WORKER_COURSES.values():
             _release_gradebook_engine(course.db_url)
-            shutil.rmtree(course.root, ignore_errors=True)
+            release_claim(course.root)
         count = len(_WORKER_COURSES)
         _WORKER_COURSES.clear()
     return count

@@ -28,12 +28,12 @@ import csv
 import dataclasses
 import json
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from .course import ASSIGNMENT, NOTEBOOK_POINTS, NOTEBOOKS
+from .folders import remove_tree
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook, write_notebook
 from .settings import limit_from_env
 
@@ -133,7 +133,7 @@ def stage_submissions(course_root: Path, source_dir: Path,
     submitted = course_root / "submitted"
     staged = course_root / STAGED_DIR
     if staged.exists():
-        shutil.rmtree(staged)
+        remove_tree(staged)
     staged.mkdir(parents=True)
     findings: list[Finding] = []
     entries = _student_entries(submitted)
@@ -155,7 +155,7 @@ def stage_submissions(course_root: Path, source_dir: Path,
         try:
             graded = checker.stage(staged / student / ASSIGNMENT)
         except OSError as exc:
-            shutil.rmtree(staged / student, ignore_errors=True)
+            remove_tree(staged / student)
             checker.findings.append(Finding(student, f"could not read the submission ({exc}): "
                                             "not graded"))
             graded = False

@@ -32,7 +32,6 @@ import importlib
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -44,10 +43,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..folders import sweep_dead_owners
+from ..folders import claimed_folder, release_claim, sweep_dead_owners
 from . import effective_mode, private_paths, sandbox_uid, wrap_command
 
-ZYGOTE_SOURCE = (Path(__file__).with_name("zygote.py")).read_text(encoding="utf-8")
+#: The zygote's program: the removal module's text (the kit is hidden in a runner's sandbox),
+#: then the zygote's.
+ZYGOTE_SOURCE = "\n".join((Path(__file__).with_name(name)).read_text(encoding="utf-8")
+                          for name in ("removal.py", "zygote.py"))
 #: Modules the zygote imports once for every kernel it forks (matplotlib.pyplot is left out:
 #: importing it would switch ipykernel's plot integration on in every notebook).
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
@@ -274,14 +276,14 @@ def serve_under(folder: Path | None) -> None:
             if server is not None:
                 server.close()
         for rundir in _SERVED["rundirs"].values():
-            shutil.rmtree(rundir, ignore_errors=True)
+            release_claim(rundir)
         rundirs: dict[str, Path] = {}
         if folder is not None:
             for kind in KINDS:
                 # first those of workers that died without turning their fork servers off
                 sweep_dead_owners(Path(tempfile.gettempdir()), f"{RUNDIR_PREFIX}{kind}-")
-                rundirs[kind] = Path(tempfile.mkdtemp(
-                    prefix=f"{RUNDIR_PREFIX}{kind}-{os.getpid()}-"))
+                rundirs[kind] = claimed_folder(Path(tempfile.gettempdir()),
+                                               f"{RUNDIR_PREFIX}{kind}-{os.getpid()}-")
                 uid = sandbox_uid(kind)
                 if uid is not None:
                     os.chown(rundirs[kind], uid, uid)

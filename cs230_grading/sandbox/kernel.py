@@ -18,7 +18,6 @@ from __future__ import annotations
 import collections
 import math
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -37,6 +36,7 @@ from nbgrader.preprocessors import Execute
 from ..budget import NotebookTimer, current_clock
 from . import Limits, effective_mode, forkserver, private_paths, sandbox_uid, wrap_command
 from .environment import student_environment
+from .removal import remove_tree
 
 #: Text that marks a cell whose output was cut (the report looks for it).
 OUTPUT_CUT = "[cs230 sandbox] output limit reached"
@@ -181,7 +181,7 @@ class SandboxKernelManager(AsyncKernelManager):
                 self._created_context = False
         await super()._async_cleanup_resources(restart=restart)
         if self._rundir and not restart:
-            shutil.rmtree(self._rundir, ignore_errors=True)
+            remove_tree(self._rundir)
 
 
 class SandboxedExecute(Execute):
