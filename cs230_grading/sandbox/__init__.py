@@ -32,6 +32,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from . import seccomp
+
 MODE_ENV = "CS230_SANDBOX"
 GiB = 1 << 30
 MiB = 1 << 20
@@ -102,6 +104,39 @@ def bwrap_works() -> bool:
         proc = subprocess.run(
             [exe, "--die-with-parent", "--unshare-net", "--unshare-pid", "--ro-bind", "/", "/",
              "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "true"],
+            capture_output=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+_USERNS_PROBE = ("import ctypes, os\n"
+                 "libc = ctypes.CDLL(None, use_errno=True)\n"
+                 "assert libc.unshare(0x10000000) == 0, os.strerror(ctypes.get_errno())\n"
+                 "uid = os.getuid()\n"
+                 "open('/proc/self/uid_map', 'w').write(f'{uid} {uid} 1')\n")
+
+
+@functools.lru_cache(maxsize=1)
+def userns_works() -> bool:
+    """True when a process in a bwrap sandbox, as the sandbox's unprivileged uid, can move
+    into a user namespace of its own (the fork server's children do: see the zygote).
+    Kernels that forbid unprivileged user namespaces (``kernel.unprivileged_userns_clone=0``,
+    ``user.max_user_namespaces=0``, some container runtimes' seccomp profiles) say no."""
+    if not bwrap_works():
+        return False
+    uid = sandbox_uid("kernel")
+    drop = [] if uid is None else [shutil.which("setpriv") or "setpriv", f"--reuid={uid}",
+                                   f"--regid={uid}", "--clear-groups"]
+    # util-linux's unshare when present (Python may live in a folder the uid cannot enter)
+    tool = shutil.which("unshare")
+    probe = [tool, "--user", "true"] if tool else [sys.executable, "-I", "-S", "-c",
+                                                    _USERNS_PROBE]
+    try:
+        proc = subprocess.run(
+            [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--unshare-net",
+             "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+             "--tmpfs", "/tmp", *drop, *probe],
             capture_output=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -214,8 +249,24 @@ def wrap_command(cmd: Sequence[str], *, kind: str, cwd: Path, limits: Limits | N
         if os.geteuid() == 0:
             for cap in FORK_SERVER_CAPS:
                 extra += ["--cap-add", cap]
+    if not fork_server and seccomp_in_force():  # the fork server's children load it themselves
+        extra += seccomp.bwrap_options()
+        return seccomp.bwrap_wrapper([*bwrap_args(writable=writable, readable=readable,
+                                                  hidden=hidden, cwd=cwd, mkdirs=mkdirs,
+                                                  extra=extra), *launcher])
     return [*bwrap_args(writable=writable, readable=readable, hidden=hidden, cwd=cwd,
                         mkdirs=mkdirs, extra=extra), *launcher]
+
+
+SECCOMP_ENV = "CS230_SECCOMP"
+
+
+def seccomp_in_force() -> bool:
+    """True when sandboxes load the seccomp filter (:mod:`cs230_grading.sandbox.seccomp`):
+    whenever this machine can, unless ``CS230_SECCOMP=0`` (for a comparison, never needed)."""
+    if os.environ.get(SECCOMP_ENV, "1").strip() == "0":
+        return False
+    return seccomp.available()
 
 
 def launcher_command(limits: Limits, uid: int | None) -> list[str]:

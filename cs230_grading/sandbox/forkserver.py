@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ..folders import claimed_folder, release_claim, sweep_dead_owners
-from . import effective_mode, private_paths, sandbox_uid, wrap_command
+from . import effective_mode, private_paths, sandbox_uid, seccomp, wrap_command
 
 #: The zygote's program: the removal module's text (the kit is hidden in a runner's sandbox),
 #: then the zygote's.
@@ -187,7 +187,8 @@ class ForkServer:
         ``keep`` (the new kernel's own run folder, inside :attr:`rundir`).
         """
         reply = self.request({"op": "spawn", "module": module, "argv": list(argv),
-                              "cwd": str(cwd), "env": env, "keep": str(keep)})
+                              "cwd": str(cwd), "env": env, "keep": str(keep),
+                              **confinement()})
         return ForkedProcess(self, int(reply["pid"]))
 
     def spawn_source(self, source: str, argv: Sequence[str], cwd: Path,
@@ -195,7 +196,8 @@ class ForkServer:
         """A fresh child running ``python -c SOURCE ARGV`` in ``cwd``, holding ``fds``
         (``fd:N`` in ``argv`` becomes the number of the child's copy of ``fds[N]``)."""
         reply = self.request({"op": "spawn", "source": source, "argv": ["-c", *argv],
-                              "cwd": str(cwd), "env": env, "fds": len(fds)}, fds=fds)
+                              "cwd": str(cwd), "env": env, "fds": len(fds), **confinement()},
+                             fds=fds)
         return ForkedProcess(self, int(reply["pid"]))
 
     def close(self) -> None:
@@ -206,6 +208,16 @@ class ForkServer:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def confinement() -> dict[str, Any]:
+    """What a child of the zygote sets up before it runs anything: a user namespace of its
+    own (``userns``) and the seccomp filter (``seccomp``, hex), where this machine has them
+    (:mod:`cs230_grading.sandbox.seccomp`, :func:`cs230_grading.sandbox.userns_works`)."""
+    from . import seccomp_in_force, userns_works
+
+    code = seccomp.program() if seccomp_in_force() else None
+    return {"userns": userns_works(), "seccomp": code.hex() if code else ""}
 
 
 class ForkedProcess:
