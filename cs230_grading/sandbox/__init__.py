@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from . import seccomp
+from .identity import claimed_uid
 
 MODE_ENV = "CS230_SANDBOX"
 GiB = 1 << 30
@@ -40,9 +41,6 @@ MiB = 1 << 20
 #: Folders and files of a course (and of the repository) a sandbox never shows.
 PRIVATE_NAMES = ("source", "submitted", "staged", "autograded", "feedback", "exchange",
                  "reports", "second_pass", ".git", "tests", "gradebook.db")
-#: First uid of the unprivileged users kernels and runners run as (when started as root).
-UID_BASE = {"kernel": 61000, "runner": 63000}
-UID_SPAN = 2000
 #: What the fork server keeps of root inside its sandbox (its children keep nothing): drop a
 #: child to the unprivileged uid, kill every process, empty folders of another uid.
 FORK_SERVER_CAPS = ("CAP_KILL", "CAP_SETUID", "CAP_SETGID", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
@@ -61,11 +59,14 @@ class Limits:
     open_files: int = 256
     #: output kept per cell by the grading process; the rest is dropped with a note
     output_bytes: int = 2 * MiB
+    #: outputs, attachments and widget state kept per executed notebook (the largest parts
+    #: over it are replaced by a note: :mod:`cs230_grading.sandbox.outputs`)
+    notebook_bytes: int = 10 * MiB
 
     @classmethod
     def from_env(cls) -> Limits:
         """Defaults, overridden by ``CS230_LIMIT_CPU`` (s), ``_MEMORY_MB``, ``_NPROC``,
-        ``_FSIZE_MB``, ``_NOFILE`` and ``_OUTPUT_MB``."""
+        ``_FSIZE_MB``, ``_NOFILE``, ``_OUTPUT_MB`` and ``_NOTEBOOK_OUTPUT_MB``."""
         from ..settings import limit_from_env
 
         def num(name: str, default: float, scale: int = 1) -> int:
@@ -79,6 +80,7 @@ class Limits:
             file_bytes=num("FSIZE_MB", base.file_bytes, MiB),
             open_files=num("NOFILE", base.open_files),
             output_bytes=num("OUTPUT_MB", base.output_bytes, MiB),
+            notebook_bytes=num("NOTEBOOK_OUTPUT_MB", base.notebook_bytes, MiB),
         )
 
     def rlimit_args(self) -> list[str]:
@@ -157,7 +159,7 @@ def sandbox_uid(kind: str) -> int | None:
     """An unprivileged uid for this worker's ``kind`` of process, or None when not root."""
     if os.geteuid() != 0:
         return None
-    return UID_BASE[kind] + os.getpid() % UID_SPAN
+    return claimed_uid(kind)
 
 
 def private_paths(roots: Iterable[Path]) -> list[Path]:
