@@ -34,6 +34,7 @@ from pathlib import Path
 
 from .course import ASSIGNMENT, NOTEBOOK_POINTS, NOTEBOOKS
 from .folders import remove_tree
+from .normalize import read_against_release, reference_notebook
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook, write_notebook
 from .settings import limit_from_env
 
@@ -269,10 +270,11 @@ class _StudentChecker:
 
     def _notebook_problem(self, staged: Path, name: str) -> str:
         """Check (and repair) the staged copy; why it cannot be graded ("" when it can)."""
-        try:
-            nb = read_notebook(staged)
+        try:  # metadata reset to the release's first: junk there is a finding, not a crash
+            done = read_against_release(staged, reference_notebook(self.course_root, name))
         except NotebookError as exc:
             return _short(exc, staged)
+        nb = done.nb
         outputs = output_bytes(nb)
         if outputs > self.limits.output_bytes:
             return (f"its outputs take {_mib(outputs)}, over the limit of "
@@ -282,9 +284,10 @@ class _StudentChecker:
             return ("holds none of this notebook's answer or test cells (a notebook "
                     "from another assignment, or its nbgrader metadata was stripped)")
         repairs = _repair(nb)
-        if repairs:
-            write_notebook(nb, staged)
-            self.add("; ".join(repairs), name, "warning")
+        write_notebook(nb, staged)
+        for severity, notes in (("error", done.errors), ("warning", done.warnings + repairs)):
+            if notes:
+                self.add("metadata reset to the release's: " + "; ".join(notes), name, severity)
         return ""
 
     def _read_own_file(self, path: Path, limit: int) -> bytes:
