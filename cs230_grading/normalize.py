@@ -150,6 +150,7 @@ def normalize(raw: dict[str, Any], release: NotebookNode) -> Normalized:
     ids: set[str] = set()
     kept: list[dict[str, Any]] = []
     junk_cells = 0
+    repointed: list[str] = []
     for cell in raw.get("cells") or []:
         if not isinstance(cell, dict):
             warnings.append("an entry of the cell list that is not a cell was dropped")
@@ -163,8 +164,8 @@ def normalize(raw: dict[str, Any], release: NotebookNode) -> Normalized:
             ref_grader = ref.metadata.get("nbgrader", {})
             claimed, points = _number(grader.get("points")), _number(ref_grader.get("points"))
             if "points" in ref_grader and claimed != points:
-                errors.append(f"points of {gid} changed to {grader.get('points')!r} "
-                              f"(the release's {points:g} kept)")
+                repointed.append(f"{gid}: {str(grader.get('points'))[:20]} instead of "
+                                 f"{points:g}")
             changed = [k for k in GRADING_KEYS if k != "points"
                        and bool(grader.get(k)) != bool(ref_grader.get(k))]
             if changed or cell.get("cell_type") != ref.cell_type:
@@ -205,6 +206,10 @@ def normalize(raw: dict[str, Any], release: NotebookNode) -> Normalized:
             cell["id"] = f"cs230-{n}"
         ids.add(cell["id"])
         kept.append(cell)
+    if repointed:
+        more = f", and {len(repointed) - 3} more" if len(repointed) > 3 else ""
+        errors.insert(0, f"points changed in {len(repointed)} graded cell(s) "
+                      f"({', '.join(repointed[:3])}{more}): the release's points kept")
     if junk_cells:
         warnings.append(f"markup or control characters in the metadata of {junk_cells} "
                         "cell(s)")
