@@ -141,7 +141,7 @@ def normalize(raw: dict[str, Any], release: NotebookNode) -> Normalized:
     if (raw.get("nbformat"), raw.get("nbformat_minor")) != (release.nbformat,
                                                             release.nbformat_minor):
         minor = raw.get("nbformat_minor")
-        if not isinstance(minor, int) or minor > nbformat.current_minor or minor < 0:
+        if not isinstance(minor, int) or minor > nbformat.v4.nbformat_minor or minor < 0:
             warnings.append(f"unknown nbformat version {raw.get('nbformat')}.{minor}")
     raw["metadata"] = copy.deepcopy(dict(release.metadata))
     raw["nbformat"], raw["nbformat_minor"] = release.nbformat, release.nbformat_minor
