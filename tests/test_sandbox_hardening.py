@@ -83,6 +83,19 @@ def test_a_10000_level_tree_with_fifos_sockets_and_no_permissions_is_removed(fas
     assert os.listdir(fast_tmp) == []  # nothing moved aside either
 
 
+def test_removal_holds_one_folder_open_at_a_time(fast_tmp):
+    """A sandbox allows 256 open files; the tree is deeper than that (as in the zygote)."""
+    tree = fast_tmp / "deep"
+    _deep_tree(tree, 1_500)
+    code = ("import resource, sys\nresource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))\n"
+            "from cs230_grading.sandbox.removal import remove_tree\n"
+            "sys.exit(0 if remove_tree(sys.argv[1]) else 1)")
+    proc = subprocess.run([sys.executable, "-c", code, str(tree)], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert not tree.exists() and os.listdir(fast_tmp) == []
+
+
 def test_shutil_rmtree_is_what_failed(fast_tmp):
     """The baseline of the issue: the standard library's removal gives up on such a tree."""
     tree = fast_tmp / "deep"
@@ -394,3 +407,147 @@ def test_changed_points_and_added_graded_cells_are_the_releases_again():
     assert any("points changed" in e for e in done.errors)
     assert any("q3_bonus_test" in e and "dropped" in e for e in done.errors)
     assert any("no kernelspec" in w for w in done.warnings)
+
+
+# --- each attack as a submission, in one run, honest students graded after it ----------------
+DEEP_TREE = r"""
+import os, sys
+try:
+    from ipykernel.connect import get_connection_file
+    run_folder = os.path.dirname(get_connection_file())
+except Exception:
+    run_folder = "/tmp"
+for top in dict.fromkeys((run_folder, "/tmp")):
+    fd = os.open(top, os.O_RDONLY)
+    for _ in range(1500):
+        os.makedirs(f"/proc/self/fd/{fd}/deep", exist_ok=True)
+        inner = os.open("deep", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    if not os.path.exists(f"/proc/self/fd/{fd}/fifo"):
+        os.mkfifo("fifo", dir_fd=fd)
+    os.close(fd)
+print("planted a 1500-level tree in", run_folder, "and /tmp")
+"""
+KEYRING = r"""
+import ctypes, os, platform
+nr = {"x86_64": 248, "aarch64": 217}.get(platform.machine(), -1)
+libc = ctypes.CDLL(None, use_errno=True)
+ctypes.set_errno(0)
+r = libc.syscall(nr, b"user", b"cs230-planted", b"secret", 6, -4)
+print("add_key:", r, os.strerror(ctypes.get_errno()))
+"""
+DISPLAY = r"""
+h = display({'text/plain': 'x'}, raw=True, display_id=True)
+h.update({'text/plain': 'A' * 150_000_000}, raw=True)
+h.update({'text/plain': 'A' * 150_000_000}, raw=True)
+"""
+WITNESS = r"""
+import os
+keys = open("/proc/keys").read() if os.path.exists("/proc/keys") else ""
+print("WITNESS keys:", "cs230-planted" in keys, "tmp:", sorted(os.listdir("/tmp")))
+"""
+
+
+def _markup(nb):
+    nb.metadata["title"] = "<script>alert(1)</script>"
+    nb.metadata["language_info"] = {"name": "<img src=x onerror=alert(1)>"}
+    for cell in nb.cells:
+        cell.metadata["tags"] = ["<script>x</script>"]
+        if cell.cell_type == "markdown":
+            cell["attachments"] = {"<x>.png": {"text/html": "<script>alert(2)</script>"}}
+    return nb
+
+
+def _points(nb):
+    from cs230_grading.notebooks import grade_cells, nbgrader_meta
+
+    for cell in grade_cells(nb).values():
+        if "points" in nbgrader_meta(cell):
+            cell.metadata.nbgrader["points"] = 1000
+    bonus = new_code_cell("assert True")
+    bonus.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                  "points": 1000, "grade_id": "q3_bonus_test",
+                                  "schema_version": 3}
+    nb.cells.append(bonus)
+    return nb
+
+
+def _submissions(course):
+    """``{student: Q3 notebook}``: the attacks first, honest students after (by name)."""
+    from adversarial.attacks import Q3, _prefixed
+
+    from cs230_grading.variants import model
+
+    def prefixed(code):
+        return _prefixed("q3_conv_output_shape", code)(course.source_dir, course.release_dir)
+
+    honest = model(Q3).build(course.source_dir, course.release_dir)
+    return {
+        "a1-deep-tree": prefixed(DEEP_TREE),
+        "a2-keyring": prefixed(KEYRING),
+        "a3-display-update": prefixed(DISPLAY),
+        "a4-metadata-markup": _markup(copy.deepcopy(honest)),
+        "a5-points": _points(copy.deepcopy(honest)),
+        "z1-honest": copy.deepcopy(honest),
+        "z2-witness": prefixed(WITNESS),
+    }
+
+
+def _outputs(course, student):
+    from adversarial.attacks import Q3
+
+    path = course.autograded_dir(student) / f"{Q3}.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    return path, "\n".join(str(o.get("text", "")) for c in nb.cells
+                           for o in c.get("outputs", []))
+
+
+@BWRAP
+def test_attacks_in_one_run(tmp_path_factory):
+    """Every attack of the issue graded in one run on one worker, an honest student and a
+    witness graded after them; then another run on the same machine grades normally."""
+    import io
+
+    from adversarial.attacks import Q3
+
+    from cs230_grading.course import Course, source_points
+    from cs230_grading.pipeline import run_pipeline
+
+    root = tmp_path_factory.mktemp("hardening")
+    course = Course.scratch(root)
+    course.generate_assignment()
+    for student, nb in _submissions(course).items():
+        course.add_submission(student, {Q3: nb})
+    out = io.StringIO()
+    result = run_pipeline(root, workers=1, feedback=True, progress=False,
+                          regenerate_release=False, out=out)
+    full = source_points(course.source_dir)[Q3]
+    lines = {s: [f.line() for f in result.findings if f.student == s]
+             for s in _submissions(course)}
+    for student in _submissions(course):
+        assert student in result.graded, (student, out.getvalue()[-2000:])
+        scores = course.scores(student)[Q3]
+        assert scores == {gid: pytest.approx(p) for gid, p in full.items()}, (student, scores)
+    # each attack's outcome is clear
+    _, keyring = _outputs(course, "a2-keyring")
+    if platform.machine() in seccomp.ARCHES:
+        assert "add_key: -1 Operation not permitted" in keyring
+    path, display = _outputs(course, "a3-display-update")
+    assert OUTPUT_CUT in display and path.stat().st_size < 5 * (1 << 20)
+    feedback = course.feedback_dir("a3-display-update") / f"{Q3}.html"
+    assert feedback.stat().st_size < 5 * (1 << 20)
+    assert any("metadata reset" in ln and "markup" in ln for ln in lines["a4-metadata-markup"])
+    assert any("points changed" in ln and "q3_bonus_test" in ln for ln in lines["a5-points"])
+    # nothing of the attackers reached the students graded after them on the same worker
+    _, witness = _outputs(course, "z2-witness")
+    assert "WITNESS keys: False" in witness and "deep" not in witness.split("tmp:")[1]
+    # and the next run on this machine grades normally
+    again = tmp_path_factory.mktemp("hardening-again")
+    second = Course.scratch(again)
+    second.generate_assignment()
+    second.add_submission("z1-honest", {Q3: _submissions(course)["z1-honest"]})
+    rerun = run_pipeline(again, workers=1, feedback=False, progress=False,
+                         regenerate_release=False, out=io.StringIO())
+    assert rerun.graded == ["z1-honest"]
+    assert second.scores("z1-honest")[Q3] == {g: pytest.approx(p) for g, p in full.items()}

@@ -34,68 +34,67 @@ def _report_stderr(line: str) -> None:
         pass
 
 
-def _unlock(name: str, parent_fd: int) -> None:
-    """Give the owner back read, write and search on folder ``name`` (inside ``parent_fd``)."""
-    try:
-        os.chmod(name, stat.S_IRWXU, dir_fd=parent_fd)
-    except (OSError, NotImplementedError):
-        pass
-
-
-def _unlink(name: str, parent_fd: int, parent_name: str, grand_fd: int | None,
-            problems: list[str]) -> None:
+def _unlink(name: str, folder_fd: int, problems: list[str], may_unlock: bool) -> None:
     """Unlink a non-folder entry, unlocking its folder once if that was refused."""
-    try:
-        os.unlink(name, dir_fd=parent_fd)
-        return
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        first = exc
-    if grand_fd is not None and first.errno in (1, 13):  # EPERM, EACCES: folder locked
-        _unlock(parent_name, grand_fd)
+    for attempt in (0, 1) if may_unlock else (1,):
         try:
-            os.unlink(name, dir_fd=parent_fd)
+            os.unlink(name, dir_fd=folder_fd)
             return
         except FileNotFoundError:
             return
         except OSError as exc:
-            first = exc
-    problems.append(f"{name}: {first.strerror or first}")
+            if attempt or exc.errno not in (1, 13):  # EPERM, EACCES: the folder is locked
+                problems.append(f"{name}: {exc.strerror or exc}")
+                return
+            _unlock_fd(folder_fd)
+
+
+def _unlock_fd(fd: int) -> None:
+    """Give the owner back read, write and search on the open folder ``fd``."""
+    try:
+        os.fchmod(fd, stat.S_IRWXU)
+    except OSError:
+        pass
 
 
 def _open_dir(name: str, parent_fd: int) -> int | None:
-    try:
-        return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
-    except PermissionError:
-        _unlock(name, parent_fd)
-    except OSError:
-        return None
-    try:
-        return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
-    except OSError:
-        return None
-
-
-def _list(level: "_Level", grand: int | None, problems: list[str]) -> list[tuple[str, bool]]:
-    """``(name, is a folder)`` for each entry of ``level``, unlocking it once if refused."""
     for attempt in (0, 1):
         try:
-            with os.scandir(level.fd) as entries:
+            return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+        except PermissionError:
+            if attempt:
+                return None
+            try:  # a folder without read or search permission: give them back
+                os.chmod(name, stat.S_IRWXU, dir_fd=parent_fd)
+            except (OSError, NotImplementedError):
+                return None
+        except OSError:
+            return None
+    return None
+
+
+def _list(fd: int, name: str, problems: list[str], may_unlock: bool
+          ) -> list[tuple[str, bool]]:
+    """``(name, is a folder)`` for each entry of the open folder, unlocking it once if refused."""
+    for attempt in (0, 1) if may_unlock else (1,):
+        try:
+            with os.scandir(fd) as entries:
                 return [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
         except PermissionError as exc:
-            if attempt or grand is None:
-                problems.append(f"{level.name}: {exc.strerror or exc}")
+            if attempt:
+                problems.append(f"{name}: {exc.strerror or exc}")
                 return []
-            _unlock(level.name, grand)
+            _unlock_fd(fd)
         except OSError as exc:
-            problems.append(f"{level.name}: {exc.strerror or exc}")
+            problems.append(f"{name}: {exc.strerror or exc}")
             return []
     return []
 
 
 class _Level:
-    """One open folder on the way down: its fd, name in its parent, and what is left."""
+    """A folder on the way down: its name in its parent, its identity, what is left in it.
+    Only the deepest level's folder is open (``fd``): a tree deeper than the limit on open
+    files is still removed; the way back up is ``..``, checked against ``ident``."""
 
     __slots__ = ("fd", "name", "ident", "pending")
 
@@ -106,52 +105,61 @@ class _Level:
         self.pending: list[str] | None = None
 
 
-def _empty_fd(top_fd: int, top_name: str, top_parent: int | None, problems: list[str],
-              keep: Callable[[str], bool] | None = None) -> None:
+def _empty_fd(top_fd: int, top_name: str, problems: list[str],
+              keep: Callable[[str], bool] | None = None, unlock_top: bool = True) -> None:
     """Remove everything inside the open folder ``top_fd`` (closing it), depth first, by loop.
 
-    ``keep(relative path)`` (top level only) names entries to leave where they are.
+    ``keep(name)`` (top level only) names entries to leave where they are; ``unlock_top``
+    False leaves the top folder's own permissions alone (``/tmp`` stays 1777).
     """
     stack = [_Level(top_fd, top_name)]
+    fd = top_fd  # the one open folder: stack[-1]'s
     try:
         while stack:
             level = stack[-1]
             if level.pending is None:
                 level.pending = []
-                grand = stack[-2].fd if len(stack) > 1 else top_parent
-                listed = _list(level, grand, problems)
-                for name, is_dir in listed:
+                may_unlock = unlock_top or len(stack) > 1
+                for name, is_dir in _list(fd, level.name, problems, may_unlock):
                     if len(stack) == 1 and keep is not None and keep(name):
                         continue
                     if is_dir:
                         level.pending.append(name)
                     else:
-                        _unlink(name, level.fd, level.name, grand, problems)
+                        _unlink(name, fd, problems, may_unlock)
             if level.pending:
                 name = level.pending.pop()
-                fd = _open_dir(name, level.fd)
-                if fd is None:
+                child = _open_dir(name, fd)
+                if child is None:
                     problems.append(f"{name}: cannot be opened")
                     continue
-                stack.append(_Level(fd, name))
+                os.close(fd)
+                fd = child
+                stack.append(_Level(child, name))
                 continue
             # this folder is empty (or what is left could not be removed): go back up
             stack.pop()
-            os.close(level.fd)
-            if stack:
-                parent = stack[-1]
-                try:
-                    os.rmdir(level.name, dir_fd=parent.fd)
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:
-                    problems.append(f"{level.name}: {exc.strerror or exc}")
-    finally:
-        for level in stack:
+            if not stack:
+                break
+            parent = stack[-1]
+            up = os.open("..", _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = up
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) != parent.ident:
+                problems.append(f"{level.name}: its folder was moved during the removal")
+                return
             try:
-                os.close(level.fd)
-            except OSError:
+                os.rmdir(level.name, dir_fd=fd)
+            except FileNotFoundError:
                 pass
+            except OSError as exc:
+                problems.append(f"{level.name}: {exc.strerror or exc}")
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def empty_folder(path: str, keep: Callable[[str], bool] | None = None,
@@ -168,7 +176,7 @@ def empty_folder(path: str, keep: Callable[[str], bool] | None = None,
         fd = _open_dir(name, parent) if parent is not None else None
         if fd is None:
             return not os.path.lexists(path)
-        _empty_fd(fd, name, None, problems, keep)  # never unlock the folder itself (/tmp)
+        _empty_fd(fd, name, problems, keep, unlock_top=False)
     except Exception as exc:  # noqa: BLE001 - the clean-up goes on, whatever happened
         problems.append(f"{type(exc).__name__}: {exc}")
     finally:
@@ -217,7 +225,7 @@ def remove_tree(path: "str | os.PathLike[str]",
     try:
         fd = _open_dir(name, parent)
         if fd is not None:
-            _empty_fd(fd, name, parent, problems)
+            _empty_fd(fd, name, problems)
         try:
             os.rmdir(name, dir_fd=parent) if fd is not None else os.unlink(name, dir_fd=parent)
             return True
