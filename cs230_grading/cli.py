@@ -10,6 +10,7 @@
                                      # unpack an LMS download into submitted/<id>/midterm/
     cs230-grade new-question qN_slug --title T --points P
                                      # scaffold a question (docs/authoring.md)
+    cs230-grade doctor               # what the grading sandbox can do on this machine
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .scaffold import add_parser as add_new_question_parser
 
     add_new_question_parser(sub)
+    from .doctor import add_parser as add_doctor_parser
+
+    add_doctor_parser(sub)
     return parser
 
 
@@ -140,6 +144,10 @@ def run_collect(root: Path, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":  # a machine's check: no course folder needed
+        from .doctor import run as doctor
+
+        return doctor()
     root = _course_root(args.course)
     if getattr(args, "db_url", None):
         _warn_if_password(args.db_url)

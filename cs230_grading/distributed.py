@@ -520,11 +520,17 @@ _WORKER_LOCK = threading.Lock()
 
 def grade_submission(kit: CourseKit, task: SubmissionTask) -> GradedSubmission:
     """The task run on a worker: grade one submission in the worker's private course."""
+    from .worker_health import grade_on_sound_course  # a damaged course is replaced
+
     with _WORKER_LOCK:
-        course = _WORKER_COURSES.get(kit.sha)
-        if course is None:
-            course = _WORKER_COURSES[kit.sha] = WorkerCourse(kit)
-        return course.grade(task)
+        return grade_on_sound_course(_WORKER_COURSES, kit, task, WorkerCourse, _retire_course)
+
+
+def _retire_course(course: WorkerCourse) -> None:
+    """Stop a private course's fork servers and gradebook engine, and remove its folder."""
+    forkserver.serve_under(None)
+    _release_gradebook_engine(course.db_url)
+    release_claim(course.root)
 
 
 # --- the driver side: the ledger and the central gradebook ---------------------------

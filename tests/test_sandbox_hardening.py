@@ -551,3 +551,81 @@ def test_attacks_in_one_run(tmp_path_factory):
                          regenerate_release=False, out=io.StringIO())
     assert rerun.graded == ["z1-honest"]
     assert second.scores("z1-honest")[Q3] == {g: pytest.approx(p) for g, p in full.items()}
+
+
+# --- checking a machine -----------------------------------------------------------------------
+def test_doctor_names_what_is_missing_and_what_is_lost(monkeypatch, capsys):
+    from cs230_grading.cli import main
+
+    monkeypatch.setenv("CS230_SECCOMP", "0")
+    assert main(["doctor"]) == 1
+    text = capsys.readouterr().out
+    assert "MISSING seccomp filter: switched off (CS230_SECCOMP=0)" in text
+    assert "without it: kernels may use keyrings" in text
+    assert text.rstrip().endswith("Missing: seccomp filter (see docs/security.md).")
+    monkeypatch.setenv("CS230_SANDBOX", "sideways")
+    assert main(["doctor"]) == 1
+    assert "CS230_SANDBOX='sideways': use auto, bwrap, rlimits or off" in capsys.readouterr().out
+
+
+# --- a broken worker is replaced, not trusted ---------------------------------------------------
+WORKER_SCRIPT = r"""
+import json, sys
+from pathlib import Path
+from cs230_grading import distributed
+from cs230_grading.course import Course
+from cs230_grading.folders import remove_tree
+from cs230_grading.variants import model
+
+Q3 = "q3_conv_architectures"
+course = Course.scratch(Path(sys.argv[1]))
+course.generate_assignment()
+nb = model(Q3).build(course.source_dir, course.release_dir)
+kit = distributed.build_kit(course)
+tasks = []
+for student in ("s1", "s2", "s3"):
+    course.add_submission(student, {Q3: nb})
+    files = distributed._tree_files(course.submission_dir(student))
+    tasks.append(distributed.SubmissionTask(student, files, distributed.content_sha(files),
+                                            feedback=False, second_pass=False))
+out = {}
+first = distributed.grade_submission(kit, tasks[0])
+root = distributed._WORKER_COURSES[kit.sha].root
+remove_tree(root)  # the private course disappears between two students
+second = distributed.grade_submission(kit, tasks[1])
+fresh = distributed._WORKER_COURSES[kit.sha]
+real = type(fresh).grade
+
+def damaged(self, task):  # ... and during the third student's grading
+    (self.root / "gradebook.db").unlink()
+    type(self).grade = real
+    return real(self, task)
+
+type(fresh).grade = damaged
+third = distributed.grade_submission(kit, tasks[2])
+latest = distributed._WORKER_COURSES[kit.sha]
+print(json.dumps({
+    "success": [r.success for r in (first, second, third)],
+    "scores": [sum(g[2] or 0 for g in r.grades) for r in (first, second, third)],
+    "roots": [str(root), str(fresh.root), str(latest.root)],
+    "gone": [not Path(p).exists() for p in (root, fresh.root)],
+    "note": "graded again on a fresh private course" in third.log,
+}))
+distributed.release_worker_courses()
+"""
+
+
+@BWRAP
+def test_a_damaged_worker_course_is_replaced_and_its_students_graded(tmp_path):
+    from cs230_grading.course import source_points
+
+    proc = subprocess.run([sys.executable, "-c", WORKER_SCRIPT, str(tmp_path / "course")],
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    full = sum(source_points(tmp_path / "course" / "source" / "midterm")
+               ["q3_conv_architectures"].values())
+    assert got["success"] == [True, True, True], got
+    assert got["scores"] == [pytest.approx(full)] * 3, got
+    assert len(set(got["roots"])) == 3 and got["gone"] == [True, True], got
+    assert got["note"], got
