@@ -437,10 +437,15 @@ ctypes.set_errno(0)
 r = libc.syscall(nr, b"user", b"cs230-planted", b"secret", 6, -4)
 print("add_key:", r, os.strerror(ctypes.get_errno()))
 """
+# (in a try: the out-of-kernel pass runs cells without IPython's display(), and a NameError
+# there would lose the cell's definitions, which is not what this attack is about)
 DISPLAY = r"""
-h = display({'text/plain': 'x'}, raw=True, display_id=True)
-h.update({'text/plain': 'A' * 150_000_000}, raw=True)
-h.update({'text/plain': 'A' * 150_000_000}, raw=True)
+try:
+    h = display({'text/plain': 'x'}, raw=True, display_id=True)
+    h.update({'text/plain': 'A' * 150_000_000}, raw=True)
+    h.update({'text/plain': 'A' * 150_000_000}, raw=True)
+except NameError:
+    pass
 """
 WITNESS = r"""
 import os
@@ -597,7 +602,7 @@ fresh = distributed._WORKER_COURSES[kit.sha]
 real = type(fresh).grade
 
 def damaged(self, task):  # ... and during the third student's grading
-    (self.root / "gradebook.db").unlink()
+    remove_tree(self.root)
     type(self).grade = real
     return real(self, task)
 

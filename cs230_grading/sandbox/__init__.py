@@ -10,9 +10,13 @@ through :func:`wrap_command`, which puts the command inside
   namespace (a fork bomb dies with the sandbox), and empty folders over ``source/``, the
   gradebook, ``submitted/``, ``autograded/``, ``feedback/``, ``.git`` ... of the course and
   of the repository, with only the student's own ``autograded`` folder put back, read-only;
+  and the seccomp filter of :mod:`cs230_grading.sandbox.seccomp` (keyrings, ptrace, bpf,
+  mounts, namespaces ... refused with ``EPERM``), which the fork server's children load
+  themselves after entering a user namespace of their own;
 * a small launcher (``python -m cs230_grading.sandbox exec``) that drops to an unprivileged
-  uid when started as root (``RLIMIT_NPROC`` does not bind root) and sets the rlimits of
-  :class:`Limits`: CPU seconds, address space, processes, file size, open files, core dumps.
+  uid (:mod:`cs230_grading.sandbox.identity`: one per worker and kind) when started as root
+  (``RLIMIT_NPROC`` does not bind root) and sets the rlimits of :class:`Limits`: CPU seconds,
+  address space, processes, file size, open files, core dumps.
 
 The wall clock is nbgrader's ``Execute.timeout`` per cell; output is capped in the grading
 process (:class:`~cs230_grading.sandbox.kernel.SandboxedExecute`), where the kernel cannot
