@@ -29,7 +29,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .sandbox.removal import remove_tree
+from .sandbox.removal import UNREMOVABLE, remove_tree
 
 __all__ = ["claimed_folder", "last_good_copy", "release_claim", "remove_tree", "replace_folder",
            "restore", "staged_folder", "sweep_dead_owners", "sweep_stale"]
@@ -123,6 +123,8 @@ def sweep_dead_owners(base: Path, prefix: str) -> int:
             with contextlib.suppress(OSError):
                 os.unlink(f"{folder}{LOCK_SUFFIX}")
             swept += 1
+    for aside in base.glob(f"{UNREMOVABLE}{prefix}*"):  # what an earlier sweep could not
+        remove_tree(aside, report=lambda _line: None)  # (stays aside until it can)
     for lock in base.glob(f"{prefix}*-*{LOCK_SUFFIX}"):  # locks whose folder is gone
         folder = Path(str(lock)[:-len(LOCK_SUFFIX)])
         if not folder.exists() and str(folder) not in _CLAIMS:

@@ -48,8 +48,27 @@ def _uid_in_use(uid: int) -> bool:
     return False
 
 
+def _sweep(folder: str, limit: int = 64) -> None:
+    """Remove the lock files of uids no live process holds (at most ``limit`` per call)."""
+    import glob
+
+    for path in glob.glob(os.path.join(folder, "cs230-uid-*.lock"))[:limit]:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(path)  # while holding it: a claimant checks the name still is this file
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
 def _claim(kind: str) -> tuple[int, int]:
     folder = tempfile.gettempdir()
+    _sweep(folder)
     for _ in range(64):
         uid = UID_FLOOR[kind] + secrets.randbelow(UID_RANGE)
         path = os.path.join(folder, f"cs230-uid-{uid}.lock")
@@ -59,10 +78,10 @@ def _claim(kind: str) -> tuple[int, int]:
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino  # not unlinked meanwhile
         except OSError:
-            os.close(fd)
-            continue
-        if _uid_in_use(uid):
+            same = False
+        if not same or _uid_in_use(uid):
             os.close(fd)
             continue
         return uid, fd

@@ -233,7 +233,9 @@ def remove_tree(path: "str | os.PathLike[str]",
             return True
         except OSError as exc:
             problems.append(f"{name}: {exc.strerror or exc}")
-        aside = f"{UNREMOVABLE}{name}-{uuid.uuid4().hex[:8]}"
+        base = name[len(UNREMOVABLE):].rsplit("-", 1)[0] if name.startswith(UNREMOVABLE) \
+            else name
+        aside = f"{UNREMOVABLE}{base}-{uuid.uuid4().hex[:8]}"
         try:
             os.rename(name, aside, src_dir_fd=parent, dst_dir_fd=parent)
             where = f"moved aside to {os.path.join(parent_path, aside)}"
