@@ -79,6 +79,7 @@ def checks() -> list[Check]:
         (f"no filter for {platform.machine()} (the kit knows "
          f"{', '.join(seccomp.ARCHES)})" if not known else
          "switched off (CS230_SECCOMP=0)" if os.environ.get("CS230_SECCOMP") == "0" else
+         "needs bubblewrap, which does not work here" if not works else
          "bubblewrap cannot load it here (kernel without CONFIG_SECCOMP_FILTER?)"),
         "kernels may use keyrings, ptrace, bpf, perf_event_open, userfaultfd, io_uring, "
         "unshare and the rest of the list (docs/security.md)"))
