@@ -66,6 +66,7 @@ def checks() -> list[Check]:
     found.append(Check(
         "user namespaces", userns,
         "each notebook's kernel runs in a user namespace of its own" if userns else
+        "needs bubblewrap, which does not work here" if not works else
         "a sandboxed process cannot make a user namespace (kernel.unprivileged_userns_clone=0, "
         "user.max_user_namespaces=0, or the container's own seccomp profile)",
         "kernels of one worker share kernel keyrings and per-user counts; the seccomp filter "
