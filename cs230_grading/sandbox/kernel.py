@@ -278,12 +278,14 @@ class SandboxedExecute(Execute):
 
     execute_cell = run_sync(async_execute_cell)
 
-    def _charge(self, outs: list[NotebookNode], cell_index: int, size: int) -> bool:
-        """Count ``size`` bytes against the cell's output cap; False (and a note in the cell,
-        once) when they do not fit."""
+    def _charge(self, outs: list[NotebookNode], cell_index: int, msg: dict[str, Any],
+                times: int = 1) -> bool:
+        """Count ``msg``'s size (``times`` over) against the cell's output cap; False (and a
+        note in the cell, once) when it does not fit."""
         used = self._output_used.get(cell_index, 0)
         if used > self._output_limit:
-            return False
+            return False  # (without counting: the cap is reached)
+        size = message_size(msg) * times
         self._output_used[cell_index] = used + size
         if used + size > self._output_limit:
             outs.append(note(self._output_limit))
@@ -304,18 +306,18 @@ class SandboxedExecute(Execute):
         if not targets:
             return
         cell = self.nb.cells[self._cell_index]
-        if self._charge(cell.outputs, self._cell_index, message_size(msg) * targets):
+        if self._charge(cell.outputs, self._cell_index, msg, targets):
             super()._update_display_id(display_id, msg)
 
     def handle_comm_msg(self, outs: list[NotebookNode], msg: dict[str, Any],
                         cell_index: int) -> None:
         """Widget messages, whose state nbclient keeps in the notebook: counted too."""
-        if self._charge(outs, cell_index, message_size(msg)):
+        if self._charge(outs, cell_index, msg):
             super().handle_comm_msg(outs, msg, cell_index)
 
     def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
                cell_index: int) -> NotebookNode | None:
-        if not self._charge(outs, cell_index, message_size(msg)):
+        if not self._charge(outs, cell_index, msg):
             return None
         return super().output(outs, msg, display_id, cell_index)
 

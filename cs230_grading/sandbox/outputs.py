@@ -23,14 +23,19 @@ from nbformat import NotebookNode
 OUTPUT_CUT = "[cs230 sandbox] output limit reached"
 
 
-def json_size(value: Any) -> int:
-    """Bytes ``value`` takes as JSON (what it would take in the notebook file)."""
+def json_size(value: Any, depth: int = 0) -> int:
+    """About the bytes ``value`` takes as JSON (what it would take in the notebook file),
+    counted without building the JSON text (an output can be hundreds of megabytes)."""
     if isinstance(value, str):
         return len(value) + 2
-    try:
-        return len(json.dumps(value))
-    except (TypeError, ValueError):
-        return len(str(value))
+    if depth > 50:
+        return len(json.dumps(value, default=str))
+    if isinstance(value, dict):
+        return 2 + sum(json_size(k, depth + 1) + json_size(v, depth + 1) + 2
+                       for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return 2 + sum(json_size(v, depth + 1) + 1 for v in value)
+    return len(str(value))
 
 
 def message_size(msg: dict[str, Any]) -> int:
