@@ -13,6 +13,7 @@
     cs230-grade tables [--check]     # the exam's tables and totals, from questions.py
     cs230-grade exam-window | receipt FILE | regrades [...]
                                      # exam day and after (docs/exam-day.md)
+    cs230-grade doctor               # what the grading sandbox can do on this machine
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .exam_text import add_parser as add_tables_parser
 
     add_tables_parser(sub)
+    from .doctor import add_parser as add_doctor_parser
+
+    add_doctor_parser(sub)
     return parser
 
 
@@ -149,6 +153,10 @@ def run_collect(root: Path, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":  # a machine's check: no course folder needed
+        from .doctor import run as doctor
+
+        return doctor()
     root = _course_root(args.course)
     if getattr(args, "db_url", None):
         _warn_if_password(args.db_url)

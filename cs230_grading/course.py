@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from .folders import replace_folder
+from .folders import remove_tree, replace_folder
 from .notebooks import grade_cells, nbgrader_meta, read_notebook, write_notebook
 from .questions import ASSIGNMENT as ASSIGNMENT  # re-exported: the table lives there
 from .questions import EXAM_POINTS as EXAM_POINTS
@@ -161,7 +161,7 @@ class Course:
 
         write_cover(self.root)  # the cover's table and totals, from the question table
         for stale in self.root.glob(f"{RELEASE_STAGING}*"):  # left by a killed run
-            shutil.rmtree(stale, ignore_errors=True)
+            remove_tree(stale)
         with tempfile.TemporaryDirectory(prefix=RELEASE_STAGING, dir=self.root) as scratch:
             proc = self.nbgrader(
                 "generate_assignment", ASSIGNMENT, "--force",

@@ -13,17 +13,31 @@ an empty or half-written folder. Two patterns cover every writer:
 Scratch and set-aside folders are hidden siblings (``.NAME.new-PID``, ``.NAME.old-PID``);
 ones left by a killed process are swept the next time the same target is written. A grading
 worker's own scratch folders (its private course, its fork servers' run folders) carry its
-process id in their names, and :func:`sweep_dead_owners` removes those of dead workers.
+process id in their names and a lock beside them (:func:`claim_folder`), and
+:func:`sweep_dead_owners` removes those whose owner is gone.
+
+Every removal goes through :func:`remove_tree` (:mod:`cs230_grading.sandbox.removal`):
+iterative, whatever the depth, permissions or kind of file a student left, never raising; what
+it cannot remove is moved aside and reported, so it never stops the next run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
-import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+from .sandbox.removal import UNREMOVABLE, remove_tree
+
+__all__ = ["claimed_folder", "last_good_copy", "release_claim", "remove_tree", "replace_folder",
+           "restore", "staged_folder", "sweep_dead_owners", "sweep_stale"]
+#: suffix of the lock file beside a folder claimed by a live process (:func:`claim_folder`)
+LOCK_SUFFIX = ".lock"
+#: folder -> the open lock file that claims it (held for as long as this process lives)
+_CLAIMS: dict[str, int] = {}
 
 
 def _sibling(target: Path, kind: str) -> Path:
@@ -35,25 +49,100 @@ def sweep_stale(target: Path) -> None:
     if not target.parent.is_dir():
         return
     for stale in target.parent.glob(f".{target.name}.*-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        remove_tree(stale)
+
+
+def claimed_folder(base: Path, prefix: str) -> Path:
+    """A new private folder ``<base>/<prefix><random>``, marked as this process's for as
+    long as it lives: an exclusive ``flock`` on ``<folder>.lock`` beside it, taken before the
+    folder exists and released by the kernel when the process dies, whatever killed it.
+    Unlike a process id, a lock cannot be mistaken for the process of the same number of
+    another container sharing ``base`` (``/tmp`` or ``/dev/shm`` mounted in several)."""
+    import secrets
+
+    for _ in range(100):
+        folder = Path(base) / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            fd = os.open(f"{folder}{LOCK_SUFFIX}",
+                         os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o600)
+        except FileExistsError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            folder.mkdir(mode=0o700)
+        except OSError:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(f"{folder}{LOCK_SUFFIX}")
+            continue
+        _CLAIMS[str(folder)] = fd
+        return folder
+    raise FileExistsError(f"no free folder name {prefix}* in {base}")
+
+
+def release_claim(folder: Path) -> bool:
+    """Remove ``folder`` and drop this process's claim on it (:func:`claimed_folder`); True
+    when all of it was removed."""
+    removed = remove_tree(folder)
+    fd = _CLAIMS.pop(str(folder), None)
+    with contextlib.suppress(OSError):
+        os.unlink(f"{folder}{LOCK_SUFFIX}")
+    if fd is not None:
+        os.close(fd)
+    return removed
+
+
+def _owner_alive(folder: Path, pid: str) -> bool:
+    """True while the process that made ``folder`` lives (its lock is held)."""
+    lock = Path(f"{folder}{LOCK_SUFFIX}")
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:  # made before locks: the process id is all there is
+        return not pid.isdigit() or Path(f"/proc/{pid}").exists()
+    except OSError:
+        return True  # cannot tell: leave it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True  # the owner holds it
+    finally:
+        os.close(fd)
+    return False
 
 
 def sweep_dead_owners(base: Path, prefix: str) -> int:
-    """Remove the folders ``<prefix><pid>-*`` in ``base`` whose process ``pid`` is gone (a
-    worker killed or crashed before it removed its own); returns how many."""
+    """Remove the folders ``<prefix><pid>-*`` in ``base`` whose owner is gone (a worker
+    killed or crashed before it removed its own), and their locks; returns how many."""
     swept = 0
     for folder in base.glob(f"{prefix}*-*"):
+        if folder.name.endswith(LOCK_SUFFIX) or str(folder) in _CLAIMS:
+            continue
         pid = folder.name[len(prefix):].split("-")[0]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(folder, ignore_errors=True)
+        if not _owner_alive(folder, pid):
+            remove_tree(folder)
+            with contextlib.suppress(OSError):
+                os.unlink(f"{folder}{LOCK_SUFFIX}")
             swept += 1
+    for aside in base.glob(f"{UNREMOVABLE}{prefix}*"):  # what an earlier sweep could not
+        remove_tree(aside, report=lambda _line: None)  # (stays aside until it can)
+    for lock in base.glob(f"{prefix}*-*{LOCK_SUFFIX}"):  # locks whose folder is gone
+        folder = Path(str(lock)[:-len(LOCK_SUFFIX)])
+        if not folder.exists() and str(folder) not in _CLAIMS:
+            with contextlib.suppress(OSError):
+                fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    os.unlink(lock)
+                finally:
+                    os.close(fd)
     return swept
 
 
 def replace_folder(target: Path, fresh: Path) -> None:
     """Put ``fresh`` where ``target`` is (a crash leaves the old folder or the new one)."""
     old = _sibling(target, "old")
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(old)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         target.rename(old)
@@ -63,7 +152,7 @@ def replace_folder(target: Path, fresh: Path) -> None:
         if old.exists() and not target.exists():
             old.rename(target)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(old)
 
 
 @contextlib.contextmanager
@@ -80,7 +169,7 @@ def staged_folder(target: Path) -> Iterator[Path]:
     try:
         yield fresh
     except BaseException:
-        shutil.rmtree(fresh, ignore_errors=True)
+        remove_tree(fresh)
         raise
     replace_folder(target, fresh)
 
@@ -105,7 +194,7 @@ def last_good_copy(*targets: Path) -> Iterator[list[Path]]:
             restore(target)
         raise
     for target in kept:
-        shutil.rmtree(_sibling(target, "old"), ignore_errors=True)
+        remove_tree(_sibling(target, "old"))
 
 
 def restore(target: Path) -> None:
@@ -113,7 +202,7 @@ def restore(target: Path) -> None:
     old = _sibling(target, "old")
     if not old.exists():
         return
-    shutil.rmtree(target, ignore_errors=True)
+    remove_tree(target)
     old.rename(target)
 
 

@@ -29,13 +29,14 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from .course import ASSIGNMENT, NOTEBOOK_POINTS, NOTEBOOKS
 from .finding import Finding
+from .folders import remove_tree
+from .normalize import read_against_release, reference_notebook
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook, write_notebook
 from .receipts import HASHES, sha256sum_text
 from .settings import limit_from_env
@@ -112,7 +113,7 @@ def stage_submissions(course_root: Path, source_dir: Path,
     submitted = course_root / "submitted"
     staged = course_root / STAGED_DIR
     if staged.exists():
-        shutil.rmtree(staged)
+        remove_tree(staged)
     staged.mkdir(parents=True)
     findings: list[Finding] = []
     entries = _student_entries(submitted)
@@ -134,7 +135,7 @@ def stage_submissions(course_root: Path, source_dir: Path,
         try:
             graded = checker.stage(staged / student / ASSIGNMENT)
         except OSError as exc:
-            shutil.rmtree(staged / student, ignore_errors=True)
+            remove_tree(staged / student)
             checker.findings.append(Finding(student, f"could not read the submission ({exc}): "
                                             "not graded"))
             graded = False
@@ -253,10 +254,11 @@ class _StudentChecker:
 
     def _notebook_problem(self, staged: Path, name: str) -> str:
         """Check (and repair) the staged copy; why it cannot be graded ("" when it can)."""
-        try:
-            nb = read_notebook(staged)
+        try:  # metadata reset to the release's first: junk there is a finding, not a crash
+            done = read_against_release(staged, reference_notebook(self.course_root, name))
         except NotebookError as exc:
             return _short(exc, staged)
+        nb = done.nb
         outputs = output_bytes(nb)
         if outputs > self.limits.output_bytes:
             return (f"its outputs take {_mib(outputs)}, over the limit of "
@@ -266,9 +268,10 @@ class _StudentChecker:
             return ("holds none of this notebook's answer or test cells (a notebook "
                     "from another assignment, or its nbgrader metadata was stripped)")
         repairs = _repair(nb)
-        if repairs:
-            write_notebook(nb, staged)
-            self.add("; ".join(repairs), name, "warning")
+        write_notebook(nb, staged)
+        for severity, notes in (("error", done.errors), ("warning", done.warnings + repairs)):
+            if notes:
+                self.add("metadata reset to the release's: " + "; ".join(notes), name, severity)
         return ""
 
     def _read_own_file(self, path: Path, limit: int) -> bytes:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..course import ASSIGNMENT, nbgrader_env
-from ..folders import chdir, sweep_dead_owners
+from ..folders import chdir, claimed_folder, release_claim, remove_tree, sweep_dead_owners
 from ..sandbox import forkserver
 from .kit import CourseKit, SubmissionTask, unpack_kit
 from .nbgrader_speedups import (
@@ -34,7 +33,7 @@ class PrivateCourse:
     def __init__(self, kit: CourseKit) -> None:
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
         sweep_dead_owners(Path(base), "cs230-worker-")  # courses of workers that died
-        self.root = Path(tempfile.mkdtemp(prefix=f"cs230-worker-{os.getpid()}-", dir=base))
+        self.root = claimed_folder(Path(base), f"cs230-worker-{os.getpid()}-")
         unpack_kit(kit.archive, self.root)
         self.db_url = f"sqlite:///{self.root / 'gradebook.db'}?timeout=60"
         os.environ.update(nbgrader_env(kit.env))
@@ -86,7 +85,7 @@ class PrivateCourse:
 
     def clear(self, student: str) -> None:
         for top in ("submitted", "autograded", "feedback"):
-            shutil.rmtree(self.root / top / student, ignore_errors=True)
+            remove_tree(self.root / top / student)
 
     def stage(self, task: SubmissionTask) -> Path:
         """Write the task's files and gradebook rows; the student's ``submitted`` folder."""
@@ -115,6 +114,6 @@ class PrivateCourse:
             gb.remove_submission(ASSIGNMENT, student)
 
     def release(self) -> None:
-        """Delete the course (the end of a run)."""
+        """Delete the course (the end of a run, or a damaged course retired)."""
         release_gradebook_engine(self.db_url)
-        shutil.rmtree(self.root, ignore_errors=True)
+        release_claim(self.root)

@@ -20,6 +20,7 @@ from ..folders import chdir, tree_files
 from ..sandbox import forkserver
 from .execute import autograde
 from .feedback import FeedbackWriter, apply_manual_rows
+from .health import grade_on_sound_course
 from .kit import PHASES, CourseKit, GradedSubmission, SubmissionTask
 from .outcome import scoring_findings
 from .stage import PrivateCourse
@@ -31,6 +32,11 @@ class Worker:
     def __init__(self, kit: CourseKit) -> None:
         self.course = PrivateCourse(kit)
         self.feedback = FeedbackWriter(self.course.api)
+
+    @property
+    def root(self) -> Path:
+        """The private course's folder (what :mod:`.health` checks)."""
+        return self.course.root
 
     def grade(self, task: SubmissionTask) -> GradedSubmission:
         """Stage, autograde (execute, then score), report and feedback for one submission."""
@@ -109,12 +115,16 @@ _WORKER_LOCK = threading.Lock()
 
 
 def grade_submission(kit: CourseKit, task: SubmissionTask) -> GradedSubmission:
-    """The task run on a worker: grade one submission in the worker's private course."""
+    """The task run on a worker: grade one submission in the worker's private course (a
+    damaged course is replaced, and its student graded again on the fresh one)."""
     with _WORKER_LOCK:
-        worker = _WORKERS.get(kit.sha)
-        if worker is None:
-            worker = _WORKERS[kit.sha] = Worker(kit)
-        return worker.grade(task)
+        return grade_on_sound_course(_WORKERS, kit, task, Worker, _retire)
+
+
+def _retire(worker: Worker) -> None:
+    """Stop a private course's fork servers and gradebook engine, and remove its folder."""
+    forkserver.serve_under(None)
+    worker.course.release()
 
 
 def release_worker_courses() -> int:

@@ -10,9 +10,13 @@ through :func:`wrap_command`, which puts the command inside
   namespace (a fork bomb dies with the sandbox), and empty folders over ``source/``, the
   gradebook, ``submitted/``, ``autograded/``, ``feedback/``, ``.git`` ... of the course and
   of the repository, with only the student's own ``autograded`` folder put back, read-only;
+  and the seccomp filter of :mod:`cs230_grading.sandbox.seccomp` (keyrings, ptrace, bpf,
+  mounts, namespaces ... refused with ``EPERM``), which the fork server's children load
+  themselves after entering a user namespace of their own;
 * a small launcher (``python -m cs230_grading.sandbox exec``) that drops to an unprivileged
-  uid when started as root (``RLIMIT_NPROC`` does not bind root) and sets the rlimits of
-  :class:`Limits`: CPU seconds, address space, processes, file size, open files, core dumps.
+  uid (:mod:`cs230_grading.sandbox.identity`: one per worker and kind) when started as root
+  (``RLIMIT_NPROC`` does not bind root) and sets the rlimits of :class:`Limits`: CPU seconds,
+  address space, processes, file size, open files, core dumps.
 
 The wall clock is nbgrader's ``Execute.timeout`` per cell; output is capped in the grading
 process (:class:`~cs230_grading.sandbox.kernel.SandboxedExecute`), where the kernel cannot
@@ -32,15 +36,15 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from . import seccomp
+from .identity import claimed_uid
+
 MODE_ENV = "CS230_SANDBOX"
 GiB = 1 << 30
 MiB = 1 << 20
 #: Folders and files of a course (and of the repository) a sandbox never shows.
 PRIVATE_NAMES = ("source", "submitted", "staged", "autograded", "feedback", "exchange",
                  "reports", ".git", "tests", "gradebook.db")
-#: First uid of the unprivileged users kernels and runners run as (when started as root).
-UID_BASE = {"kernel": 61000, "runner": 63000}
-UID_SPAN = 2000
 #: What the fork server keeps of root inside its sandbox (its children keep nothing): drop a
 #: child to the unprivileged uid, kill every process, empty folders of another uid.
 FORK_SERVER_CAPS = ("CAP_KILL", "CAP_SETUID", "CAP_SETGID", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
@@ -59,11 +63,14 @@ class Limits:
     open_files: int = 256
     #: output kept per cell by the grading process; the rest is dropped with a note
     output_bytes: int = 2 * MiB
+    #: outputs, attachments and widget state kept per executed notebook (the largest parts
+    #: over it are replaced by a note: :mod:`cs230_grading.sandbox.outputs`)
+    notebook_bytes: int = 10 * MiB
 
     @classmethod
     def from_env(cls) -> Limits:
         """Defaults, overridden by ``CS230_LIMIT_CPU`` (s), ``_MEMORY_MB``, ``_NPROC``,
-        ``_FSIZE_MB``, ``_NOFILE`` and ``_OUTPUT_MB``."""
+        ``_FSIZE_MB``, ``_NOFILE``, ``_OUTPUT_MB`` and ``_NOTEBOOK_OUTPUT_MB``."""
         from ..settings import limit_from_env
 
         def num(name: str, default: float, scale: int = 1) -> int:
@@ -77,6 +84,7 @@ class Limits:
             file_bytes=num("FSIZE_MB", base.file_bytes, MiB),
             open_files=num("NOFILE", base.open_files),
             output_bytes=num("OUTPUT_MB", base.output_bytes, MiB),
+            notebook_bytes=num("NOTEBOOK_OUTPUT_MB", base.notebook_bytes, MiB),
         )
 
     def rlimit_args(self) -> list[str]:
@@ -108,6 +116,39 @@ def bwrap_works() -> bool:
     return proc.returncode == 0
 
 
+_USERNS_PROBE = ("import ctypes, os\n"
+                 "libc = ctypes.CDLL(None, use_errno=True)\n"
+                 "assert libc.unshare(0x10000000) == 0, os.strerror(ctypes.get_errno())\n"
+                 "uid = os.getuid()\n"
+                 "open('/proc/self/uid_map', 'w').write(f'{uid} {uid} 1')\n")
+
+
+@functools.lru_cache(maxsize=1)
+def userns_works() -> bool:
+    """True when a process in a bwrap sandbox, as the sandbox's unprivileged uid, can move
+    into a user namespace of its own (the fork server's children do: see the zygote).
+    Kernels that forbid unprivileged user namespaces (``kernel.unprivileged_userns_clone=0``,
+    ``user.max_user_namespaces=0``, some container runtimes' seccomp profiles) say no."""
+    if not bwrap_works():
+        return False
+    uid = sandbox_uid("kernel")
+    drop = [] if uid is None else [shutil.which("setpriv") or "setpriv", f"--reuid={uid}",
+                                   f"--regid={uid}", "--clear-groups"]
+    # util-linux's unshare when present (Python may live in a folder the uid cannot enter)
+    tool = shutil.which("unshare")
+    probe = [tool, "--user", "true"] if tool else [sys.executable, "-I", "-S", "-c",
+                                                    _USERNS_PROBE]
+    try:
+        proc = subprocess.run(
+            [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--unshare-net",
+             "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+             "--tmpfs", "/tmp", *drop, *probe],
+            capture_output=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
 def effective_mode() -> str:
     """The mode in force: ``bwrap``, ``rlimits`` or ``off``."""
     mode = requested_mode()
@@ -122,7 +163,7 @@ def sandbox_uid(kind: str) -> int | None:
     """An unprivileged uid for this worker's ``kind`` of process, or None when not root."""
     if os.geteuid() != 0:
         return None
-    return UID_BASE[kind] + os.getpid() % UID_SPAN
+    return claimed_uid(kind)
 
 
 def private_paths(roots: Iterable[Path]) -> list[Path]:
@@ -214,8 +255,24 @@ def wrap_command(cmd: Sequence[str], *, kind: str, cwd: Path, limits: Limits | N
         if os.geteuid() == 0:
             for cap in FORK_SERVER_CAPS:
                 extra += ["--cap-add", cap]
+    if not fork_server and seccomp_in_force():  # the fork server's children load it themselves
+        extra += seccomp.bwrap_options()
+        return seccomp.bwrap_wrapper([*bwrap_args(writable=writable, readable=readable,
+                                                  hidden=hidden, cwd=cwd, mkdirs=mkdirs,
+                                                  extra=extra), *launcher])
     return [*bwrap_args(writable=writable, readable=readable, hidden=hidden, cwd=cwd,
                         mkdirs=mkdirs, extra=extra), *launcher]
+
+
+SECCOMP_ENV = "CS230_SECCOMP"
+
+
+def seccomp_in_force() -> bool:
+    """True when sandboxes load the seccomp filter (:mod:`cs230_grading.sandbox.seccomp`):
+    whenever this machine can, unless ``CS230_SECCOMP=0`` (for a comparison, never needed)."""
+    if os.environ.get(SECCOMP_ENV, "1").strip() == "0":
+        return False
+    return seccomp.available()
 
 
 def launcher_command(limits: Limits, uid: int | None) -> list[str]:

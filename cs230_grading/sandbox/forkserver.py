@@ -2,7 +2,7 @@
 
 Starting a grading kernel costs a Python start and the imports of ipykernel, NumPy and
 matplotlib, about 0.5 s of CPU per notebook, paid again for every notebook of every student.
-A grading worker (:class:`cs230_grading.distributed.WorkerCourse`) instead calls
+A grading worker (:class:`cs230_grading.grading.stage.PrivateCourse`) instead calls
 :func:`serve_under` with the folder its students' notebooks are graded in. The first kernel
 started under that folder starts one sandbox (the same bubblewrap sandbox, limits and
 student environment as a kernel's: :func:`cs230_grading.sandbox.wrap_command`) holding a
@@ -33,7 +33,6 @@ import contextlib
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -45,10 +44,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..folders import course_root_of, sweep_dead_owners
-from . import effective_mode, private_paths, sandbox_uid, wrap_command
+from ..folders import claimed_folder, course_root_of, release_claim, sweep_dead_owners
+from . import effective_mode, private_paths, sandbox_uid, seccomp, wrap_command
 
-ZYGOTE_SOURCE = (Path(__file__).with_name("zygote.py")).read_text(encoding="utf-8")
+#: The zygote's program: the removal module's text (the kit is hidden in a runner's sandbox),
+#: then the zygote's.
+ZYGOTE_SOURCE = "\n".join((Path(__file__).with_name(name)).read_text(encoding="utf-8")
+                          for name in ("removal.py", "zygote.py"))
 #: Modules the zygote imports once for every kernel it forks (matplotlib.pyplot is left out:
 #: importing it would switch ipykernel's plot integration on in every notebook).
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
@@ -174,7 +176,8 @@ class ForkServer:
         ``keep`` (the new kernel's own run folder, inside :attr:`rundir`).
         """
         reply = self.request({"op": "spawn", "module": module, "argv": list(argv),
-                              "cwd": str(cwd), "env": env, "keep": str(keep)})
+                              "cwd": str(cwd), "env": env, "keep": str(keep),
+                              **confinement()})
         return ForkedProcess(self, int(reply["pid"]))
 
     def spawn_source(self, source: str, argv: Sequence[str], cwd: Path,
@@ -182,7 +185,8 @@ class ForkServer:
         """A fresh child running ``python -c SOURCE ARGV`` in ``cwd``, holding ``fds``
         (``fd:N`` in ``argv`` becomes the number of the child's copy of ``fds[N]``)."""
         reply = self.request({"op": "spawn", "source": source, "argv": ["-c", *argv],
-                              "cwd": str(cwd), "env": env, "fds": len(fds)}, fds=fds)
+                              "cwd": str(cwd), "env": env, "fds": len(fds), **confinement()},
+                             fds=fds)
         return ForkedProcess(self, int(reply["pid"]))
 
     def close(self) -> None:
@@ -193,6 +197,16 @@ class ForkServer:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def confinement() -> dict[str, Any]:
+    """What a child of the zygote sets up before it runs anything: a user namespace of its
+    own (``userns``) and the seccomp filter (``seccomp``, hex), where this machine has them
+    (:mod:`cs230_grading.sandbox.seccomp`, :func:`cs230_grading.sandbox.userns_works`)."""
+    from . import seccomp_in_force, userns_works
+
+    code = seccomp.program() if seccomp_in_force() else None
+    return {"userns": userns_works(), "seccomp": code.hex() if code else ""}
 
 
 class ForkedProcess:
@@ -263,14 +277,14 @@ def serve_under(folder: Path | None) -> None:
             if server is not None:
                 server.close()
         for rundir in _SERVED["rundirs"].values():
-            shutil.rmtree(rundir, ignore_errors=True)
+            release_claim(rundir)
         rundirs: dict[str, Path] = {}
         if folder is not None:
             for kind in KINDS:
                 # first those of workers that died without turning their fork servers off
                 sweep_dead_owners(Path(tempfile.gettempdir()), f"{RUNDIR_PREFIX}{kind}-")
-                rundirs[kind] = Path(tempfile.mkdtemp(
-                    prefix=f"{RUNDIR_PREFIX}{kind}-{os.getpid()}-"))
+                rundirs[kind] = claimed_folder(Path(tempfile.gettempdir()),
+                                               f"{RUNDIR_PREFIX}{kind}-{os.getpid()}-")
                 uid = sandbox_uid(kind)
                 if uid is not None:
                     os.chown(rundirs[kind], uid, uid)

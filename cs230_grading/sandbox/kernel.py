@@ -18,7 +18,6 @@ from __future__ import annotations
 import collections
 import math
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -39,9 +38,10 @@ from ..budget import NotebookTimer, current_clock
 from ..folders import course_root_of
 from . import Limits, effective_mode, forkserver, private_paths, sandbox_uid, wrap_command
 from .environment import student_environment
+from .outputs import OUTPUT_CUT as OUTPUT_CUT  # re-exported: the report looks for it
+from .outputs import fit_notebook, message_size, note
+from .removal import remove_tree
 
-#: Text that marks a cell whose output was cut (the report looks for it).
-OUTPUT_CUT = "[cs230 sandbox] output limit reached"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: the kit's package folder, wherever it is installed: hidden from kernels (answer key, graders)
 KIT_PACKAGE = Path(__file__).resolve().parents[1]
@@ -177,7 +177,7 @@ class SandboxKernelManager(AsyncKernelManager):
                 self._created_context = False
         await super()._async_cleanup_resources(restart=restart)
         if self._rundir and not restart:
-            shutil.rmtree(self._rundir, ignore_errors=True)
+            remove_tree(self._rundir)
 
 
 class SandboxedExecute(Execute):
@@ -203,8 +203,11 @@ class SandboxedExecute(Execute):
         # at once rather than ask it to shut down and wait (~0.2 s a notebook, for nothing).
         kwargs.setdefault("shutdown_kernel", "immediate")
         super().__init__(*args, **kwargs)
-        self._output_limit = Limits.from_env().output_bytes
+        limits = Limits.from_env()
+        self._output_limit = limits.output_bytes
+        self._notebook_limit = limits.notebook_bytes
         self._output_used: dict[int, int] = {}
+        self._cell_index = 0
         self._dead = False
         self._timer: NotebookTimer | None = None
 
@@ -215,10 +218,13 @@ class SandboxedExecute(Execute):
         self._timer = current_clock().notebook_timer(name, "kernel")
         start = time.perf_counter()
         try:
-            return super().preprocess(nb, resources, retries)
+            nb, resources = super().preprocess(nb, resources, retries)
         finally:
             self._timer.close()
             KERNEL_SECONDS["kernel"] += time.perf_counter() - start
+        for line in fit_notebook(nb, self._notebook_limit):
+            self.log.warning("%s: %s removed (over the notebook's output limit)", name, line)
+        return nb, resources
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         start = time.perf_counter()
@@ -276,32 +282,50 @@ class SandboxedExecute(Execute):
 
     execute_cell = run_sync(async_execute_cell)
 
-    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
-               cell_index: int) -> NotebookNode | None:
+    def _charge(self, outs: list[NotebookNode], cell_index: int, msg: dict[str, Any],
+                times: int = 1) -> bool:
+        """Count ``msg``'s size (``times`` over) against the cell's output cap; False (and a
+        note in the cell, once) when it does not fit."""
         used = self._output_used.get(cell_index, 0)
         if used > self._output_limit:
-            return None
-        size = _message_size(msg)
+            return False  # (without counting: the cap is reached)
+        size = message_size(msg) * times
         self._output_used[cell_index] = used + size
         if used + size > self._output_limit:
-            note = NotebookNode(output_type="stream", name="stdout",
-                                text=f"\n{OUTPUT_CUT} ({self._output_limit >> 20} MB): "
-                                     "the rest of this cell's output was dropped.\n")
-            outs.append(note)
+            outs.append(note(self._output_limit))
             self._output_used[cell_index] = self._output_limit + 1
-            return note
+            return False
+        return True
+
+    def process_message(self, msg: dict[str, Any], cell: NotebookNode,
+                        cell_index: int) -> NotebookNode | None:
+        self._cell_index = cell_index  # display updates count against the running cell
+        return super().process_message(msg, cell, cell_index)
+
+    def _update_display_id(self, display_id: str, msg: dict[str, Any]) -> None:
+        """nbclient's display update (``update_display_data``, or a new display with the id
+        of earlier ones), counted against the running cell's cap: it rewrites every earlier
+        output with that id, so it costs its size once per output it rewrites."""
+        targets = sum(len(v) for v in self._display_id_map.get(display_id, {}).values())
+        if not targets:
+            return
+        cell = self.nb.cells[self._cell_index]
+        if self._charge(cell.outputs, self._cell_index, msg, targets):
+            super()._update_display_id(display_id, msg)
+
+    def handle_comm_msg(self, outs: list[NotebookNode], msg: dict[str, Any],
+                        cell_index: int) -> None:
+        """Widget messages, whose state nbclient keeps in the notebook: counted too."""
+        if self._charge(outs, cell_index, msg):
+            super().handle_comm_msg(outs, msg, cell_index)
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        if not self._charge(outs, cell_index, msg):
+            return None
         return super().output(outs, msg, display_id, cell_index)
 
 
 def _error(name: str, value: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=name, evalue=value,
                         traceback=[f"{name}: {value}"])
-
-
-def _message_size(msg: dict[str, Any]) -> int:
-    content = msg.get("content", {})
-    size = len(str(content.get("text", "")))
-    for value in (content.get("data") or {}).values():
-        size += len(str(value))
-    size += sum(len(str(v)) for v in content.get("traceback", []) or [])
-    return size
