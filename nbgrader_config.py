@@ -26,6 +26,7 @@ Late submissions: see "Late submissions" below for the policy and where the due 
 import os
 from pathlib import Path
 
+from cs230_grading.audit import audit_running_server
 from cs230_grading.lab_csp import protect_running_server
 from cs230_grading.toolpath import use_interpreter_tools
 
@@ -61,6 +62,8 @@ c.CourseDirectory.root = str(COURSE_ROOT)
 c.CourseDirectory.db_url = os.environ.get(
     "CS230_GRADEBOOK_URL", f"sqlite:///{COURSE_ROOT / 'gradebook.db'}?timeout=60"
 )
+# the formgrader (inside jupyter lab) records every hand grade it writes in the audit log
+audit_running_server(c.CourseDirectory.db_url)
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
     "*.pyc",
