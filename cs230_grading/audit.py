@@ -152,12 +152,15 @@ def _before_flush(session: Any, flush_context: Any, instances: Any) -> None:
     if writer is None:
         return
     who, tool = writer
+    found = []
     for obj in list(session.dirty):
         for field, old, new in _changes(obj):
             notebook = obj.notebook
-            record(session, grade_id=obj.name, notebook=notebook.name,
-                   student=notebook.student.id, field=field, old=old, new=new, who=who,
-                   tool=tool)
+            found.append((notebook.student.id, obj.name, field != SCORE, notebook.name, field,
+                          old, new))
+    for student, grade_id, _, notebook, field, old, new in sorted(found, key=lambda f: f[:3]):
+        record(session, grade_id=grade_id, notebook=notebook, student=student, field=field,
+               old=old, new=new, who=who, tool=tool)
 
 
 #: the writer of changes made outside :func:`recording` (the formgrader's server sets it)
