@@ -27,6 +27,7 @@ import os
 from pathlib import Path
 
 from cs230_grading.audit import audit_running_server
+from cs230_grading.formgrader_rubric import add_rubric_to_running_server
 from cs230_grading.lab_csp import protect_running_server
 from cs230_grading.toolpath import use_interpreter_tools
 
@@ -64,6 +65,7 @@ c.CourseDirectory.db_url = os.environ.get(
 )
 # the formgrader (inside jupyter lab) records every hand grade it writes in the audit log
 audit_running_server(c.CourseDirectory.db_url)
+add_rubric_to_running_server(COURSE_ROOT)  # the rubric under each hand-graded answer
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
     "*.pyc",

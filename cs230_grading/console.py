@@ -132,6 +132,7 @@ class GradingConsole:
                                   tooltip="let the next action replace scores and comments "
                                           "typed in the formgrader (it is recorded)")
         self.header = w.HTML()
+        self.who = w.HTML()
         self.progress = w.HTML()
         self.items = w.VBox()
         self.none_button = w.Button(description="No item applies",
@@ -149,10 +150,12 @@ class GradingConsole:
         self.status = w.HTML()
         for name in ("none_button", "prev_button", "next_button", "pull_button",
                      "point_button", "answers", "progress", "status", "position", "replace",
-                     "reference", "header"):
+                     "reference", "header", "who"):
             getattr(self, name).add_class(f"cs230-{name.replace('_', '-')}")
 
         self.part.observe(lambda change: self._act(self.load), names="value")
+        self.grader.observe(lambda change: self._show_who(), names="value")
+        self.replace.observe(lambda change: self._show_who(), names="value")
         self.prev_button.on_click(lambda _: self._act(lambda: self.move(-1)))
         self.next_button.on_click(lambda _: self._act(lambda: self.move(+1)))
         self.none_button.on_click(lambda _: self._act(self._apply_none))
@@ -164,12 +167,13 @@ class GradingConsole:
             w.HBox([self.prev_button, self.position, self.next_button]), self.answers,
         ], layout=w.Layout(width="60%"))
         self.widget = w.VBox([
-            w.HBox([self.part, self.grader]), self.header, self.progress,
+            w.HBox([self.part, self.grader, self.who]), self.header, self.progress,
             w.HBox([grading, self.reference]),
             w.HBox([self.pull_choice, self.pull_button]),
             w.HBox([self.point_item, self.point_value, self.point_button]), self.status,
         ])
         self.widget.add_class("cs230-grading-console")
+        self._show_who()
         self.load()
         self.redraw()
 
@@ -275,6 +279,16 @@ class GradingConsole:
         finally:
             self.replace.value = False  # the choice holds for one action
         self.redraw()
+
+    def _show_who(self) -> None:
+        """Who the next change is recorded for, and whether it replaces hand grades (what
+        the kernel has, so a TA sees that the typed name arrived)."""
+        name = self.grader.value.strip()
+        text = (f"grading as <b class='cs230-grader-name'>{_e(name)}</b>" if name
+                else "<span style='color: #b00'>type your name to grade</span>")
+        if self.replace.value:
+            text += "; <b>the next action replaces hand grades</b>"
+        self.who.value = text
 
     def _grader(self) -> str:
         return manual.require_grader(self.grader.value)
