@@ -214,9 +214,8 @@ def spread_labels(targets: Sequence[float], low: float, high: float, step: float
     placed = [min(max(targets[i], low), high) for i in order]
     for k in range(1, len(placed)):  # push up what sits on the one below
         placed[k] = max(placed[k], placed[k - 1] + step)
-    overflow = placed[-1] - high if placed else 0.0
-    if overflow > 0:  # then shift down, as far as the bottom allows
-        placed = [p - overflow for p in placed]
+    if placed:  # then push down from the top what went past it
+        placed[-1] = min(placed[-1], high)
         for k in range(len(placed) - 2, -1, -1):
             placed[k] = min(placed[k], placed[k + 1] - step)
     out = [0.0] * len(targets)
