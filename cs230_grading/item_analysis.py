@@ -125,7 +125,7 @@ def item_statistics(scores: PartScores) -> list[ItemStats]:
         n = int(graded.sum())
         pending = sum(1 for row in scores.scores.values()
                       if part.grade_id in row and row[part.grade_id] is None)
-        if pending:
+        if part.manual and pending:
             stats.append(ItemStats(part, n, math.nan, math.nan, math.nan, FLAG_PENDING,
                                    pending))
             continue
