@@ -120,6 +120,8 @@ class GradingConsole:
         self.db_url = db_url
         self.parts = manual.load_rubric(self.root)
         self.state: manual.PartState | None = None
+        #: the part's answer groups, kept between clicks that do not regroup
+        self._groups: list[manual.AnswerGroup] | None = None
         self.index = 0
         #: how many times the console has drawn itself (once per change)
         self.renders = 0
@@ -195,11 +197,16 @@ class GradingConsole:
         manual.rescore(self.root, self.part.value, db_url=self.db_url,
                        grader=self.grader.value.strip() or "rubric file", tool=TOOL)
         self.index = 0
+        self._groups = None
         return ""
 
     def read(self) -> manual.PartState:
         """Read the part once (groups, grades, hand grades, progress)."""
-        self.state = manual.snapshot(self.root, self.part.value, db_url=self.db_url)
+        if self._groups is None or (self._groups and
+                                    self._groups[0].grade_id != self.part.value):
+            self._groups = manual.answer_groups(self.root, self.part.value, db_url=self.db_url)
+        self.state = manual.snapshot(self.root, self.part.value, db_url=self.db_url,
+                                     groups=self._groups)
         self.index = min(self.index, max(len(self.state.groups) - 1, 0))
         return self.state
 
@@ -345,6 +352,7 @@ class GradingConsole:
         if not student:
             return "no answer chosen"
         manual.pull_out(self.root, self.part.value, student, db_url=self.db_url)
+        self._groups = None  # regroup
         return f"{student}'s answer is now a group of its own"
 
     def _repoint(self) -> str:

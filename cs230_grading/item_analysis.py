@@ -263,7 +263,7 @@ def item_figure(stats: Sequence[ItemStats]) -> Any:
                     xytext=(0.74, y / fig_h), textcoords="figure fraction", fontsize=7,
                     va="center", color=colour, annotation_clip=False,
                     arrowprops={"arrowstyle": "-", "color": "0.6", "linewidth": 0.5,
-                                "shrinkA": 0, "shrinkB": 2})
+                                "shrinkA": 4, "shrinkB": 2})
     return fig
 
 

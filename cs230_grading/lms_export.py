@@ -139,17 +139,22 @@ def _is_points_row(row: Mapping[str, str | None], columns: list[str]) -> bool:
 
 
 #: the columns :func:`restate_grades_csv` adds to nbgrader's export
-EXTRA_COLUMNS = ("extra_credit_max", "percent")
+EXTRA_COLUMNS = ("extra_credit_max", "percent", "awaiting_manual")
 
 
-def restate_grades_csv(path: Path, *, exam_points: float = EXAM_POINTS,
+def restate_grades_csv(path: Path, pending: Mapping[str, int] | None = None, *,
+                       exam_points: float = EXAM_POINTS,
                        extra_credit: float = EXTRA_CREDIT) -> Path:
     """Rewrite nbgrader's ``grades.csv`` so that it states the exam's points as the exam does.
 
-    ``max_score`` becomes the exam's points (not their sum with the extra credit), and two
-    columns are added: ``extra_credit_max`` and ``percent`` (``score`` as a percentage of
-    the exam's points, late penalty included, as nbgrader's ``score`` is).
+    ``max_score`` becomes the exam's points (not their sum with the extra credit), and
+    columns are added: ``extra_credit_max``, ``percent`` (``score`` as a percentage of the
+    exam's points, late penalty included, as nbgrader's ``score`` is) and
+    ``awaiting_manual``, the number of answers still to grade by hand (``pending``: student
+    id -> that number). A student with answers to grade has no percentage yet: nbgrader's
+    ``score`` counts them as 0.
     """
+    pending = pending or {}
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         columns = list(reader.fieldnames or [])
@@ -160,8 +165,11 @@ def restate_grades_csv(path: Path, *, exam_points: float = EXAM_POINTS,
     for row in rows:
         row["max_score"] = f"{exam_points:g}"
         row["extra_credit_max"] = f"{extra_credit:g}"
+        waiting = int(pending.get(row.get("student_id", ""), 0))
+        row["awaiting_manual"] = str(waiting)
         try:
-            row["percent"] = f"{100.0 * float(row['score']) / exam_points:.1f}"
+            row["percent"] = ("" if waiting
+                              else f"{100.0 * float(row['score']) / exam_points:.1f}")
         except (TypeError, ValueError):
             row["percent"] = ""
     tmp = path.with_name(path.name + ".tmp")

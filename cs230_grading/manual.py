@@ -817,11 +817,13 @@ class PartState:
     progress: Progress
 
 
-def snapshot(course_root: str | Path, grade_id: str, *, db_url: str | None = None
-             ) -> PartState:
-    """The part's groups, grades, hand grades and progress."""
+def snapshot(course_root: str | Path, grade_id: str, *, db_url: str | None = None,
+             groups: list[AnswerGroup] | None = None) -> PartState:
+    """The part's groups (``groups`` when the caller has them already), grades, hand grades
+    and progress."""
     part = load_part(course_root, grade_id)
-    groups = answer_groups(course_root, grade_id, db_url=db_url)
+    if groups is None:
+        groups = answer_groups(course_root, grade_id, db_url=db_url)
     to_grade = sorted(s for g in groups for s in g.students)
     mine = grades(course_root, grade_id, db_url=db_url)
     with _gradebook(course_root, db_url) as gb:

@@ -183,7 +183,8 @@ def write_reports(course: Course, grades: ClassGrades, findings: list[Finding], 
     with staged_folder(report_dir) as fresh:
         if export:
             course.export_grades(fresh / "grades.csv")
-            restate_grades_csv(fresh / "grades.csv")  # max_score 100, extra credit apart
+            restate_grades_csv(fresh / "grades.csv",  # max_score 100, extra credit apart
+                               {s.student: len(s.awaiting_manual) for s in grades.students})
             write_scores_csv(grades, fresh / "scores_by_question.csv")
         mistakes = count_mistakes(read_mistakes(course.db_url, students), len(students))
         write_mistakes_csv(mistakes, fresh / "mistakes.csv")

@@ -193,10 +193,16 @@ def test_grades_csv_states_the_exam_points_and_the_extra_credit(tmp_path: Path) 
                          f"{EXAM_POINTS + EXTRA_CREDIT}"])
         writer.writerow(["midterm", "", "", "bob", "", "", "", "103", "0", "103",
                          f"{EXAM_POINTS + EXTRA_CREDIT}"])
-    restate_grades_csv(path)
+        writer.writerow(["midterm", "", "", "cy", "", "", "", "40", "0", "40",
+                         f"{EXAM_POINTS + EXTRA_CREDIT}"])
+    restate_grades_csv(path, {"cy": 3})
     rows = {r["student_id"]: r for r in csv.DictReader(path.open())}
     for student, row in rows.items():
         assert float(row["max_score"]) == EXAM_POINTS, student
         assert float(row["extra_credit_max"]) == EXTRA_CREDIT
+    for student in ("ann", "bob"):
+        row = rows[student]
         assert float(row["percent"]) == pytest.approx(100 * float(row["score"]) / EXAM_POINTS)
+        assert row["awaiting_manual"] == "0"
     assert float(rows["ann"]["percent"]) == pytest.approx(85 * 100 / EXAM_POINTS)
+    assert rows["cy"]["percent"] == "" and rows["cy"]["awaiting_manual"] == "3"  # pending
