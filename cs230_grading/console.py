@@ -102,7 +102,7 @@ def progress_html(state: manual.PartState) -> str:
 
 def reference_html(question: str, model: str) -> str:
     """The question and the model answer with its rubric (from ``source/``, instructor side)."""
-    pre = "white-space: pre-wrap; font-size: 90%; margin: 0 0 8px 0"
+    pre = "white-space: pre-wrap; word-break: normal; font-size: 90%; margin: 0 0 8px 0"
     return ("<div class='cs230-reference'>"
             f"<b>Question</b><pre style='{pre}'>{_e(question) or '(not found)'}</pre>"
             f"<b>Model answer and rubric</b><pre style='{pre}'>{_e(model) or '(not found)'}"
