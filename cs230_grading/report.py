@@ -1,10 +1,18 @@
 """The instructor's report: one self-contained HTML page that says what to do next.
 
-Layout, top to bottom: the class in numbers (:mod:`cs230_grading.summary`); the findings
-that need attention, one line per student and kind with the evidence folded underneath
-(:mod:`cs230_grading.findings`); the notes (warnings), the time budgets, the hand-grading
+Layout, top to bottom: the class in numbers (:mod:`cs230_grading.summary`); what needs
+attention (hand grading pending, per part, with the formgrader's address; honour codes not
+affirmed; the findings, one line per student and kind with the evidence folded underneath,
+:mod:`cs230_grading.findings`); the notes (warnings), the time budgets, the hand-grading
 queue and the late submissions; the per-student table (sortable by any column, with links to
-each student's feedback); a section per question with its distribution; the similar answers.
+each student's feedback, and the percentage of the exam's points); a section per question
+with its distribution; what the class got wrong; the item analysis; the similar answers; the
+latest changes of hand grades (:mod:`cs230_grading.audit`); and a link to every file written
+beside the page.
+
+A part that awaits hand grading is *pending*, never 0: its question's cell, the total and
+the percentage read "pending", and it is left out of the histograms, the mean and median and
+the item analysis, each saying how many are left out.
 
 The page needs no network: its stylesheet, its few lines of script (sorting) and its images
 are embedded, and a Content-Security-Policy lets only that script run. Every piece of text
