@@ -477,19 +477,33 @@ class HandGrade:
         return f"{' and '.join(what) or 'a grade'}, typed {where}{by}"
 
 
-def _nb_grade(gb: Any, part: Part, student: str) -> tuple[Any, Any]:
-    """nbgrader's (Grade, Comment or None) of one answer."""
-    from nbgrader.api import MissingEntry
+def _nb_grades(gb: Any, part: Part, students: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+    """``{student: (Grade, Comment or None)}`` of nbgrader's tables for this part, in two
+    queries (students without a graded submission are missing)."""
+    from nbgrader.api import Comment, Grade, MissingEntry, SubmittedAssignment, SubmittedNotebook
 
+    if not students:
+        return {}
     try:
-        grade = gb.find_grade(part.grade_id, part.notebook, ASSIGNMENT, student)
+        cell = gb.find_grade_cell(part.grade_id, part.notebook, ASSIGNMENT)
     except MissingEntry:
-        raise RubricError(f"{student} has no graded submission of {part.notebook} "
-                          "in the gradebook (autograde it first)") from None
-    comment = None
+        return {}
+    comment_cell = None
     with contextlib.suppress(MissingEntry):
-        comment = gb.find_comment(part.grade_id, part.notebook, ASSIGNMENT, student)
-    return grade, comment
+        comment_cell = gb.find_solution_cell(part.grade_id, part.notebook, ASSIGNMENT)
+
+    def rows(model: Any, cell_id: str) -> dict[str, Any]:
+        query = (gb.db.query(model, SubmittedAssignment.student_id)
+                 .join(SubmittedNotebook, model.notebook_id == SubmittedNotebook.id)
+                 .join(SubmittedAssignment,
+                       SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                 .filter(model.cell_id == cell_id,
+                         SubmittedAssignment.student_id.in_(list(students))))
+        return {student: obj for obj, student in query}
+
+    grades = rows(Grade, cell.id)
+    comments = rows(Comment, comment_cell.id) if comment_cell is not None else {}
+    return {s: (g, comments.get(s)) for s, g in grades.items()}
 
 
 def _hand_grades(gb: Any, part: Part, students: Sequence[str]) -> dict[str, HandGrade]:
@@ -502,11 +516,11 @@ def _hand_grades(gb: Any, part: Part, students: Sequence[str]) -> dict[str, Hand
     written = {r.student: r for r in _rows(gb, WRITTEN, part.grade_id, students)}
     graded = {r.student for r in _rows(gb, GRADED, part.grade_id, students)}
     found: dict[str, HandGrade] = {}
+    stored = _nb_grades(gb, part, students)
     for student in students:
-        try:
-            grade, comment = _nb_grade(gb, part, student)
-        except RubricError:
+        if student not in stored:
             continue
+        grade, comment = stored[student]
         score, text = grade.manual_score, (comment.manual_comment or "") if comment else ""
         mine = written.get(student)
         if mine is not None:
@@ -558,12 +572,16 @@ def _rescore(gb: Any, part: Part, students: Iterable[str], replace: bool = False
         applied[row.student].add(row.item_id)
     graded = {r.student: r for r in _rows(gb, GRADED, part.grade_id, students)}
     scores: dict[str, float] = {}
+    stored = _nb_grades(gb, part, [s for s in students if s in graded])
     for student in students:
         row = graded.get(student)
         if row is None:
             continue
         score = part.score(applied[student], row.adjustment)
-        grade, comment = _nb_grade(gb, part, student)
+        if student not in stored:
+            raise RubricError(f"{student} has no graded submission of {part.notebook} "
+                              "in the gradebook (autograde it first)")
+        grade, comment = stored[student]
         grade.manual_score = score
         grade.needs_manual_grade = False
         text = None
