@@ -50,8 +50,9 @@ K = 25
 WINDOW = 6
 #: Pairs shown in the report, with their matching cells side by side.
 TOP = 10
-#: a passage in more than this share of a notebook's answers (and more than 2) is common
+#: a passage in more than this share of a notebook's answers (and more than 3) is common
 COMMON_SHARE = 0.05
+COMMON_AT_LEAST = 3
 CSV_COLUMNS = ("student_a", "student_b", "notebook", "score", "cells")
 
 
@@ -187,7 +188,7 @@ def compare(notebook: str, a: str, b: str, docs_a: Mapping[str, Document],
 
 def common_limit(students: int) -> int:
     """How many students' answers may share a passage before it counts as common."""
-    return max(2, math.ceil(COMMON_SHARE * students))
+    return max(COMMON_AT_LEAST, math.ceil(COMMON_SHARE * students))
 
 
 def common_hashes(docs: Mapping[str, Mapping[str, Document]], limit: int

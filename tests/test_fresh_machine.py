@@ -104,6 +104,17 @@ def test_demo_grades_the_sample_class_with_nothing_activated(demo) -> None:
             for r in mistakes} == expected_mistakes(plan)
 
 
+def test_the_demo_leaves_the_course_folder_clean(demo) -> None:
+    """Everything ``cs230-grade demo`` writes is ignored by git (README's first command)."""
+    course, proc = demo
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    if not (course.root / ".git").exists():
+        pytest.skip(f"{REPO_ROOT} is not a git checkout: nothing to compare with")
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                            cwd=course.root, capture_output=True, text=True, check=True)
+    assert status.stdout == "", status.stdout
+
+
 def test_report_rebuilds_with_nothing_activated(demo, venv_bin, newcomer_env) -> None:
     course, _ = demo
     before = (course.root / "reports" / "grades.csv").read_text()
@@ -197,13 +208,3 @@ def test_jupyter_lab_formgrader_and_validate_with_nothing_activated(
             os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
-
-def test_the_demo_leaves_the_course_folder_clean(demo) -> None:
-    """Everything ``cs230-grade demo`` writes is ignored by git (README's first command)."""
-    course, proc = demo
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    if not (course.root / ".git").exists():
-        pytest.skip(f"{REPO_ROOT} is not a git checkout: nothing to compare with")
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
-                            cwd=course.root, capture_output=True, text=True, check=True)
-    assert status.stdout == "", status.stdout
