@@ -25,6 +25,8 @@ Late submissions: see "Late submissions" below for the policy and where the due 
 import os
 from pathlib import Path
 
+from cs230_grading.audit import audit_running_server
+from cs230_grading.formgrader_rubric import add_rubric_to_running_server
 from cs230_grading.lab_csp import protect_running_server
 from cs230_grading.toolpath import use_interpreter_tools
 
@@ -60,6 +62,9 @@ c.CourseDirectory.root = str(COURSE_ROOT)
 c.CourseDirectory.db_url = os.environ.get(
     "CS230_GRADEBOOK_URL", f"sqlite:///{COURSE_ROOT / 'gradebook.db'}?timeout=60"
 )
+# the formgrader (inside jupyter lab) records every hand grade it writes in the audit log
+audit_running_server(c.CourseDirectory.db_url)
+add_rubric_to_running_server(COURSE_ROOT)  # the rubric under each hand-graded answer
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
     "*.pyc",

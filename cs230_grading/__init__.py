@@ -4,7 +4,7 @@ Nothing in here ships to students: the release notebooks never import it.
 
 * :mod:`cs230_grading.reference`: the NumPy answer key, one module per question.
 * :mod:`cs230_grading.graders`: the hidden tests' logic, called from the hidden test
-  cells of ``source/midterm`` at autograde time (and by the out-of-kernel pass).
+  cells of ``source/midterm`` at autograde time (and by the scoring pass).
 * :mod:`cs230_grading.checks`: the shared checking helper that turns a wrong
   answer into a message naming the likely mistake.
 * :mod:`cs230_grading.course`: paths, points, and nbgrader driven on a course folder.

@@ -1,6 +1,6 @@
 """What one student's grading gives the pipeline.
 
-The grading itself runs on Dask workers in :mod:`cs230_grading.distributed` (the one
+The grading itself runs on Dask workers in :mod:`cs230_grading.grading` (the one
 grading path): each worker keeps nbgrader's API and a private course, and every notebook
 still runs in a fresh sandboxed kernel, exactly as ``nbgrader autograde`` does, before the
 scoring pass (:mod:`cs230_grading.grading.score`) scores its test cells.

@@ -1,7 +1,7 @@
 """What the class got wrong: the named mistakes the graders recognised, counted per part.
 
 A grader's named mistake (:class:`cs230_grading.checks.Mistake`) carries a stable id. The
-out-of-kernel pass records, for each student and graded part, the ids its checks recognised
+scoring pass records, for each student and graded part, the ids its checks recognised
 (also when the part keeps partial credit); the worker sends them back with the
 submission and the driver stores them in the gradebook (table ``cs230_mistakes``) in the
 same transaction as the student's scores, so a resumed run keeps them. Nothing here is

@@ -4,6 +4,8 @@
     cs230-grade samples [--force]    # write the sample class into submitted/
     cs230-grade run [--workers N] [--scheduler ADDR] [--db-url URL]
     cs230-grade report               # re-read the gradebook (after manual grading)
+    cs230-grade audit [--student S] [--part GRADE_ID]
+                                     # who changed which hand grade, when, with what tool
     ... run|report --canvas-roster FILE [--canvas-id-column COL]
                                      # also write reports/canvas.csv for a Canvas import
     cs230-grade collect --lms-zip FILE [--lms canvas] [--force]
@@ -82,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild the report and CSVs from the gradebook")
     report.add_argument("--db-url", default=None)
     add_canvas_options(report)
+    audit = sub.add_parser("audit", help="print the audit log of hand grades")
+    audit.add_argument("--db-url", default=None)
+    audit.add_argument("--student", default=None, help="only this student's changes")
+    audit.add_argument("--part", default=None, help="only this part (a grade id, e.g. q2_a)")
     add_collect_parser(sub)
     from .exam_day_cli import add_parsers as add_exam_day_parsers
 
@@ -203,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
             from .exam_text import run as tables
 
             return tables(root, args.check)
+        if args.command == "audit":
+            from .audit import print_log
+
+            return print_log(Course(root, db_url=db_url).db_url, student=args.student,
+                             grade_id=args.part)
         if args.command == "report":
             from .pipeline import rebuild_report
 

@@ -10,8 +10,10 @@ Classical test theory, one row per graded part (an nbgrader grade cell):
   whose discrimination is below :data:`FLAG_BELOW` (or negative) is flagged: the key,
   the test or the question may be wrong.
 
-Only students with a grade for a part count for it: a hand-graded part that a TA has
-not graded yet joins once its grades are in (``cs230-grade report``).
+Only graded parts are analysed. A hand-graded part with any answer still awaiting its TA
+is *pending* (:data:`FLAG_PENDING`): no difficulty, no discrimination and no "check" flag,
+because the answers graded so far (often only the blank ones, which score 0 on their own)
+say nothing about the part. It joins once all its grades are in (``cs230-grade report``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ FLAG_LOW = "check the key or the question: low discrimination"
 FLAG_NEGATIVE = "check the key or the question: negative discrimination"
 FLAG_NO_SPREAD = "no spread: every student scored the same"
 FLAG_FEW = "too few graded students to judge"
+FLAG_PENDING = "pending: answers await hand grading"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +78,10 @@ class ItemStats:
     n_graded: int
     mean: float
     difficulty: float
-    discrimination: float  # NaN when undefined (no spread, too few students)
+    discrimination: float  # NaN when undefined (no spread, too few students, pending)
     flag: str
+    #: answers of this part still awaiting a TA (a pending part is not analysed)
+    pending: int = 0
 
     def row(self) -> dict[str, str]:
         return {
@@ -85,6 +90,7 @@ class ItemStats:
             "points": f"{self.part.points:g}",
             "graded_by": "TA" if self.part.manual else "autograder",
             "n_graded": str(self.n_graded),
+            "n_pending": str(self.pending),
             "mean_score": _fmt(self.mean),
             "difficulty": _fmt(self.difficulty),
             "discrimination": _fmt(self.discrimination),
@@ -92,8 +98,8 @@ class ItemStats:
         }
 
 
-CSV_COLUMNS = ("notebook", "grade_id", "points", "graded_by", "n_graded", "mean_score",
-               "difficulty", "discrimination", "flag")
+CSV_COLUMNS = ("notebook", "grade_id", "points", "graded_by", "n_graded", "n_pending",
+               "mean_score", "difficulty", "discrimination", "flag")
 
 
 def corrected_item_total(item: np.ndarray, rest: np.ndarray) -> float:
@@ -117,6 +123,12 @@ def item_statistics(scores: PartScores) -> list[ItemStats]:
         column = matrix[:, j] if matrix.size else np.zeros(0)
         graded = ~np.isnan(column)
         n = int(graded.sum())
+        pending = sum(1 for row in scores.scores.values()
+                      if part.grade_id in row and row[part.grade_id] is None)
+        if part.manual and pending:
+            stats.append(ItemStats(part, n, math.nan, math.nan, math.nan, FLAG_PENDING,
+                                   pending))
+            continue
         item = column[graded]
         mean = float(item.mean()) if n else math.nan
         difficulty = mean / part.points if n and part.points > 0 else math.nan
@@ -189,22 +201,46 @@ def _part_order(grade_id: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in grade_id.replace("-", "_").split("_"))
 
 
+#: vertical room of one label in the figure's label column, in points
+LABEL_STEP = 9.5
+
+
+def spread_labels(targets: Sequence[float], low: float, high: float, step: float
+                  ) -> list[float]:
+    """Positions for labels wanted at ``targets`` (same unit), each at least ``step`` from
+    the next and all within ``[low, high]`` when there is room, as close to their targets as
+    that allows; in the order of ``targets``."""
+    order = sorted(range(len(targets)), key=lambda i: targets[i])
+    placed = [min(max(targets[i], low), high) for i in order]
+    for k in range(1, len(placed)):  # push up what sits on the one below
+        placed[k] = max(placed[k], placed[k - 1] + step)
+    if placed:  # then push down from the top what went past it
+        placed[-1] = min(placed[-1], high)
+        for k in range(len(placed) - 2, -1, -1):
+            placed[k] = min(placed[k], placed[k + 1] - step)
+    out = [0.0] * len(targets)
+    for k, i in enumerate(order):
+        out[i] = placed[k]
+    return out
+
+
 def item_figure(stats: Sequence[ItemStats]) -> Any:
-    """Scatter: difficulty (x) against discrimination (y), one labelled point per part, the
-    flag line at :data:`FLAG_BELOW` (a matplotlib figure; the caller saves or embeds it)."""
+    """Scatter: difficulty (x) against discrimination (y), one point per analysed part, the
+    flag line at :data:`FLAG_BELOW` (a matplotlib figure; the caller saves or embeds it).
+
+    Points of nearby parts overlap, so their names never sit at the points: they stand in a
+    column to the right of the plot, one above the other with a fixed gap
+    (:func:`spread_labels`), each joined to its point by a thin line.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 5))
-    for s in stats:
-        if math.isnan(s.difficulty) or math.isnan(s.discrimination):
-            continue
-        colour = "tab:red" if s.flag else "tab:blue"
-        ax.scatter(s.difficulty, s.discrimination, color=colour, s=28, zorder=3)
-        ax.annotate(s.part.grade_id, (s.difficulty, s.discrimination), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
+    shown = [s for s in stats if not (math.isnan(s.difficulty) or math.isnan(s.discrimination))]
+    height = max(5.0, (len(shown) + 4) * LABEL_STEP / 72)
+    fig = plt.figure(figsize=(9.0, height))
+    ax = fig.add_axes((0.09, 0.1, 0.62, 0.82))
     ax.axhline(FLAG_BELOW, color="tab:red", linestyle="--", linewidth=1,
                label=f"flagged below {FLAG_BELOW:g}")
     ax.set_xlim(-0.05, 1.05)
@@ -214,7 +250,20 @@ def item_figure(stats: Sequence[ItemStats]) -> Any:
     ax.set_title("Item analysis: one point per graded part")
     ax.legend(loc="lower left", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    # label positions in figure points: wanted at each point's height
+    fig_h = fig.get_size_inches()[1] * 72
+    to_fig = ax.transData + fig.transFigure.inverted()
+    wanted = [to_fig.transform((s.difficulty, s.discrimination))[1] * fig_h for s in shown]
+    low, high = 0.04 * fig_h, 0.96 * fig_h
+    ys = spread_labels(wanted, low, high, LABEL_STEP)
+    for s, y in zip(shown, ys, strict=True):
+        colour = "tab:red" if s.flag else "tab:blue"
+        ax.scatter(s.difficulty, s.discrimination, color=colour, s=28, zorder=3)
+        ax.annotate(s.part.grade_id, xy=(s.difficulty, s.discrimination), xycoords="data",
+                    xytext=(0.74, y / fig_h), textcoords="figure fraction", fontsize=7,
+                    va="center", color=colour, annotation_clip=False,
+                    arrowprops={"arrowstyle": "-", "color": "0.6", "linewidth": 0.5,
+                                "shrinkA": 4, "shrinkB": 2})
     return fig
 
 

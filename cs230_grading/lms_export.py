@@ -9,6 +9,13 @@ imports as an assignment (Grades > Import). A student on the roster with no grad
 submission gets an empty cell (Canvas leaves an empty cell alone); a graded student who is
 not on the roster is not in the file. Both lists are returned, for the terminal and the
 report: nobody is dropped silently.
+
+Points are stated as the exam defines them (``cs230_grading/questions.py``): the exam is out
+of ``EXAM_POINTS`` (100) and ``EXTRA_CREDIT`` (5) more can be earned. Canvas's
+"Points Possible" row says 100 and a total above it is the extra credit;
+``grades.csv`` (nbgrader's export, whose ``max_score`` adds every cell's points and so counts
+the extra credit as regular points: 105) is restated by :func:`restate_grades_csv` with
+``max_score`` 100, ``extra_credit_max`` 5 and the percentage.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import csv
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
+
+from .questions import EXAM_POINTS, EXTRA_CREDIT
 
 #: Canvas's identity columns, in its order; kept when the export has them
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -46,7 +55,9 @@ class CanvasExport:
     not_on_roster: list[str]
 
     def lines(self) -> list[str]:
-        out = [f"Canvas CSV: {self.written} students with a grade: {self.path}"]
+        out = [f"Canvas CSV: {self.written} students with a grade, out of {EXAM_POINTS:g} "
+               f"points plus up to {EXTRA_CREDIT:g} of extra credit (so a total can exceed "
+               f"{EXAM_POINTS:g}): {self.path}"]
         if self.not_graded:
             out.append(f"On the Canvas roster without a graded submission ({len(self.not_graded)},"
                        f" left empty): {', '.join(self.not_graded)}")
@@ -125,3 +136,46 @@ def _key(value: str) -> str:
 def _is_points_row(row: Mapping[str, str | None], columns: list[str]) -> bool:
     first = (row.get(columns[0]) or "") if columns else ""
     return first.strip() == POINTS_POSSIBLE
+
+
+#: the columns :func:`restate_grades_csv` adds to nbgrader's export
+EXTRA_COLUMNS = ("extra_credit_max", "percent", "awaiting_manual")
+
+
+def restate_grades_csv(path: Path, pending: Mapping[str, int] | None = None, *,
+                       exam_points: float = EXAM_POINTS,
+                       extra_credit: float = EXTRA_CREDIT) -> Path:
+    """Rewrite nbgrader's ``grades.csv`` so that it states the exam's points as the exam does.
+
+    ``max_score`` becomes the exam's points (not their sum with the extra credit), and
+    columns are added: ``extra_credit_max``, ``percent`` (``score`` as a percentage of the
+    exam's points, late penalty included, as nbgrader's ``score`` is) and
+    ``awaiting_manual``, the number of answers still to grade by hand (``pending``: student
+    id -> that number). A student with answers to grade has no percentage yet: nbgrader's
+    ``score`` counts them as 0.
+    """
+    pending = pending or {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        columns = list(reader.fieldnames or [])
+        rows = list(reader)
+    if "max_score" not in columns or "score" not in columns:
+        raise RosterError(f"{path}: not nbgrader's grade export (no score or max_score column)")
+    out_columns = columns + [c for c in EXTRA_COLUMNS if c not in columns]
+    for row in rows:
+        row["max_score"] = f"{exam_points:g}"
+        row["extra_credit_max"] = f"{extra_credit:g}"
+        waiting = int(pending.get(row.get("student_id", ""), 0))
+        row["awaiting_manual"] = str(waiting)
+        try:
+            row["percent"] = ("" if waiting
+                              else f"{100.0 * float(row['score']) / exam_points:.1f}")
+        except (TypeError, ValueError):
+            row["percent"] = ""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=out_columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+    return path

@@ -17,7 +17,17 @@ nbgrader's own tables:
   applied to an answer;
 * ``cs230_rubric_graded``: (grade id, student, grader, time, adjustment, comment), one row per
   answer a TA has graded (with or without items);
-* ``cs230_answer_split``: (grade id, student), answers a TA pulled out of their group.
+* ``cs230_answer_split``: (grade id, student), answers a TA pulled out of their group;
+* ``cs230_rubric_written``: (grade id, student, score, comment), what this module last wrote
+  to nbgrader's tables, so that a grade or comment typed since in another tool (the
+  formgrader) is recognised and never replaced unseen;
+* ``cs230_audit`` (:mod:`cs230_grading.audit`): every change of a score or comment, with
+  who, when and the tool, old -> new, in the same transaction as the change.
+
+A grade or comment of an answer written by another tool (the formgrader) is a *hand grade*
+(:func:`hand_grades`): applying items, adjusting or re-scoring keeps it, and says so, unless
+the caller passes ``replace=True`` (the console's explicit choice). Writing needs the TA's
+name.
 
 Every change is one transaction that touches only the rows of one part (and only of the
 students concerned), and it writes the derived score and a comment listing the items to
@@ -48,6 +58,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import audit
 from .course import ASSIGNMENT, Course
 from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook
 
@@ -55,6 +66,9 @@ from .notebooks import NotebookError, grade_cells, nbgrader_meta, read_notebook
 #: it must not change the course kit's hash, which would regrade the whole class)
 ITEMS_FILE = Path("instructor") / "rubric_items.yaml"
 APPLIED, GRADED, SPLIT = "cs230_rubric_applied", "cs230_rubric_graded", "cs230_answer_split"
+WRITTEN = "cs230_rubric_written"
+#: the ``tool`` of the audit log's rows written through this module
+API_TOOL = "manual"
 #: cosine distance (TF-IDF) under which two different answers share a group
 CLUSTER_DISTANCE = 0.55
 _PUNCT = str.maketrans({c: " " for c in string.punctuation + "“”‘’–—…"})
@@ -181,6 +195,11 @@ def _tables() -> Any:
     Table(SPLIT, meta,
           Column("grade_id", String(64), primary_key=True),
           Column("student", String(128), primary_key=True))
+    Table(WRITTEN, meta,
+          Column("grade_id", String(64), primary_key=True),
+          Column("student", String(128), primary_key=True),
+          Column("score", Float, nullable=True),
+          Column("comment", Text, nullable=True))
     return meta
 
 
@@ -198,16 +217,32 @@ def _gradebook(course_root: str | Path, db_url: str | None) -> Iterator[Any]:
 
     with Gradebook(_db_url(course_root, db_url)) as gb:
         _META.create_all(gb.db.get_bind(), checkfirst=True)
+        audit.ensure_table(gb.db.get_bind())
         yield gb
 
 
-def _transaction(course_root: str | Path, db_url: str | None, work: Any, attempts: int = 5
-                 ) -> Any:
-    """Run ``work(gb)`` and commit, as one transaction; retried if the database is busy."""
+def require_grader(grader: str | None) -> str:
+    """The TA's name, stripped; a :class:`RubricError` when there is none."""
+    name = (grader or "").strip()
+    if not name:
+        raise RubricError("type your name as the grader first: every grade is recorded "
+                          "with the TA who gave it")
+    return name
+
+
+def _transaction(course_root: str | Path, db_url: str | None, work: Any, attempts: int = 5,
+                 *, grader: str = "", tool: str = API_TOOL) -> Any:
+    """Run ``work(gb)`` and commit, as one transaction; retried if the database is busy.
+
+    The changes of manual scores and comments it makes are recorded in the audit log, in
+    the same transaction, under ``grader`` and ``tool``.
+    """
     from sqlalchemy.exc import OperationalError
 
+    audit.install()
     for attempt in range(attempts):
-        with _gradebook(course_root, db_url) as gb:
+        with _gradebook(course_root, db_url) as gb, \
+                audit.recording(grader or "(unknown)", tool):
             try:
                 result = work(gb)
                 gb.db.commit()
@@ -419,32 +454,145 @@ def _comment(part: Part, item_ids: Iterable[str], adjustment: float, note: str) 
     return "\n".join(lines) or "No rubric item applies."
 
 
-def _rescore(gb: Any, part: Part, students: Iterable[str]) -> dict[str, float]:
-    """Write the derived score and comment of each student's answer to nbgrader's tables."""
-    from nbgrader.api import MissingEntry
+@dataclasses.dataclass(frozen=True)
+class HandGrade:
+    """A score or comment of an answer written by another tool than this module."""
+
+    student: str
+    score: float | None
+    comment: str
+    #: who wrote it and with what, from the audit log ("" when it was not recorded)
+    who: str = ""
+    tool: str = ""
+
+    def describe(self) -> str:
+        """"1.5 points and a comment, typed in the formgrader by alice"."""
+        what = []
+        if self.score is not None:
+            what.append(f"{self.score:g} points")
+        if self.comment.strip():
+            what.append("a comment")
+        where = f"in the {self.tool}" if self.tool else "in another tool"
+        by = f" by {self.who}" if self.who else ""
+        return f"{' and '.join(what) or 'a grade'}, typed {where}{by}"
+
+
+def _nb_grades(gb: Any, part: Part, students: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+    """``{student: (Grade, Comment or None)}`` of nbgrader's tables for this part, in two
+    queries (students without a graded submission are missing)."""
+    from nbgrader.api import Comment, Grade, MissingEntry, SubmittedAssignment, SubmittedNotebook
+
+    if not students:
+        return {}
+    try:
+        cell = gb.find_grade_cell(part.grade_id, part.notebook, ASSIGNMENT)
+    except MissingEntry:
+        return {}
+    comment_cell = None
+    with contextlib.suppress(MissingEntry):
+        comment_cell = gb.find_solution_cell(part.grade_id, part.notebook, ASSIGNMENT)
+
+    def rows(model: Any, cell_id: str) -> dict[str, Any]:
+        query = (gb.db.query(model, SubmittedAssignment.student_id)
+                 .join(SubmittedNotebook, model.notebook_id == SubmittedNotebook.id)
+                 .join(SubmittedAssignment,
+                       SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                 .filter(model.cell_id == cell_id,
+                         SubmittedAssignment.student_id.in_(list(students))))
+        return {student: obj for obj, student in query}
+
+    grades = rows(Grade, cell.id)
+    comments = rows(Comment, comment_cell.id) if comment_cell is not None else {}
+    return {s: (g, comments.get(s)) for s, g in grades.items()}
+
+
+def _hand_grades(gb: Any, part: Part, students: Sequence[str]) -> dict[str, HandGrade]:
+    """The answers among ``students`` whose score or comment another tool wrote.
+
+    An answer this module never wrote is a hand grade when it has a manual score or a
+    comment; one it wrote is, when the score or comment differs from what it wrote last.
+    """
+    students = sorted(set(students))
+    written = {r.student: r for r in _rows(gb, WRITTEN, part.grade_id, students)}
+    graded = {r.student for r in _rows(gb, GRADED, part.grade_id, students)}
+    found: dict[str, HandGrade] = {}
+    stored = _nb_grades(gb, part, students)
+    for student in students:
+        if student not in stored:
+            continue
+        grade, comment = stored[student]
+        score, text = grade.manual_score, (comment.manual_comment or "") if comment else ""
+        mine = written.get(student)
+        if mine is not None:
+            same = (_close(score, mine.score) and text.strip() == (mine.comment or "").strip())
+            if same:
+                continue
+        elif student in graded or (score is None and not text.strip()):
+            continue  # graded here before the log existed, or untouched
+        found[student] = HandGrade(student, score, text)
+    if found:
+        last = audit.latest(gb.db, part.grade_id, list(found))
+        for student, hand in list(found.items()):
+            change = last.get((student, audit.SCORE)) or last.get((student, audit.COMMENT))
+            if change is not None and change.tool != API_TOOL and change.tool != "console":
+                found[student] = dataclasses.replace(hand, who=change.who, tool=change.tool)
+    return found
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(float(a) - float(b)) < 1e-9
+
+
+def hand_grades(course_root: str | Path, grade_id: str, students: Sequence[str] | None = None,
+                *, db_url: str | None = None) -> dict[str, HandGrade]:
+    """``{student: HandGrade}``: answers of this part graded or commented in another tool
+    (the formgrader), which this module keeps unless told to replace them."""
+    part = load_part(course_root, grade_id)
+    with _gradebook(course_root, db_url) as gb:
+        if students is None:
+            students = [s for s in answers(course_root, grade_id, db_url=db_url)]
+        return _hand_grades(gb, part, list(students))
+
+
+def _rescore(gb: Any, part: Part, students: Iterable[str], replace: bool = False
+             ) -> dict[str, float]:
+    """Write the derived score and comment of each student's answer to nbgrader's tables.
+
+    Hand grades (:func:`hand_grades`) are kept unless ``replace``.
+    """
+    from sqlalchemy import delete
 
     students = sorted(set(students))
+    if not replace:
+        students = [s for s in students if s not in _hand_grades(gb, part, students)]
     applied: dict[str, set[str]] = {s: set() for s in students}
     for row in _rows(gb, APPLIED, part.grade_id, students):
         applied[row.student].add(row.item_id)
     graded = {r.student: r for r in _rows(gb, GRADED, part.grade_id, students)}
     scores: dict[str, float] = {}
+    stored = _nb_grades(gb, part, [s for s in students if s in graded])
     for student in students:
         row = graded.get(student)
         if row is None:
             continue
         score = part.score(applied[student], row.adjustment)
-        try:
-            grade = gb.find_grade(part.grade_id, part.notebook, ASSIGNMENT, student)
-        except MissingEntry:
+        if student not in stored:
             raise RubricError(f"{student} has no graded submission of {part.notebook} "
-                              "in the gradebook (autograde it first)") from None
+                              "in the gradebook (autograde it first)")
+        grade, comment = stored[student]
         grade.manual_score = score
         grade.needs_manual_grade = False
-        with contextlib.suppress(MissingEntry):
-            comment = gb.find_comment(part.grade_id, part.notebook, ASSIGNMENT, student)
-            comment.manual_comment = _comment(part, applied[student], row.adjustment,
-                                              row.comment)
+        text = None
+        if comment is not None:
+            text = _comment(part, applied[student], row.adjustment, row.comment)
+            comment.manual_comment = text
+        written = _META.tables[WRITTEN]
+        gb.db.execute(delete(written).where(written.c.grade_id == part.grade_id,
+                                            written.c.student == student))
+        gb.db.execute(written.insert().values(grade_id=part.grade_id, student=student,
+                                              score=score, comment=text))
         scores[student] = score
     gb.db.flush()
     return scores
@@ -477,79 +625,100 @@ def _check_students(course_root: str | Path, grade_id: str, students: Sequence[s
     return students
 
 
+def _to_write(gb: Any, part: Part, students: Sequence[str], replace: bool) -> list[str]:
+    """``students`` without the hand grades, unless ``replace``."""
+    if replace:
+        return list(students)
+    kept = _hand_grades(gb, part, students)
+    return [s for s in students if s not in kept]
+
+
 def apply_items(course_root: str | Path, grade_id: str, students: Sequence[str],
-                item_ids: Sequence[str], grader: str, *, db_url: str | None = None
-                ) -> dict[str, float]:
+                item_ids: Sequence[str], grader: str, *, db_url: str | None = None,
+                replace: bool = False, tool: str = API_TOOL) -> dict[str, float]:
     """Apply rubric items to these students' answers (e.g. a whole group) and score them.
 
     Items already applied stay; an empty ``item_ids`` marks the answers graded with no item.
-    Returns ``{student: new score}``; the scores and comments are in the gradebook.
+    An answer with a hand grade (:func:`hand_grades`) is left as it is unless ``replace``.
+    Returns ``{student: new score}`` of the answers written; the scores and comments are in
+    the gradebook, and each change in the audit log under ``grader`` and ``tool``.
     """
     part = load_part(course_root, grade_id)
     for item_id in item_ids:
         part.item(item_id)
-    if not grader.strip():
-        raise RubricError("apply_items needs the grader's name")
+    grader = require_grader(grader)
     students = _check_students(course_root, grade_id, students, db_url)
     tab = _META.tables[APPLIED]
 
     def work(gb: Any) -> dict[str, float]:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        _mark_graded(gb, grade_id, students, grader, now)
-        have = {(r.student, r.item_id) for r in _rows(gb, APPLIED, grade_id, students)}
-        for student in students:
+        todo = _to_write(gb, part, students, replace)
+        _mark_graded(gb, grade_id, todo, grader, now)
+        have = {(r.student, r.item_id) for r in _rows(gb, APPLIED, grade_id, todo)}
+        for student in todo:
             for item_id in dict.fromkeys(item_ids):
                 if (student, item_id) not in have:
                     gb.db.execute(tab.insert().values(grade_id=grade_id, student=student,
                                                       item_id=item_id, grader=grader,
                                                       applied_at=now))
-        return _rescore(gb, part, students)
+        return _rescore(gb, part, todo, replace=True)
 
-    return _transaction(course_root, db_url, work)
+    return _transaction(course_root, db_url, work, grader=grader, tool=tool)
 
 
 def remove_items(course_root: str | Path, grade_id: str, students: Sequence[str],
-                 item_ids: Sequence[str], grader: str, *, db_url: str | None = None
-                 ) -> dict[str, float]:
-    """Take rubric items off these students' answers and score them again."""
+                 item_ids: Sequence[str], grader: str, *, db_url: str | None = None,
+                 replace: bool = False, tool: str = API_TOOL) -> dict[str, float]:
+    """Take rubric items off these students' answers and score them again (hand grades are
+    left as they are unless ``replace``)."""
     from sqlalchemy import delete
 
     part = load_part(course_root, grade_id)
     for item_id in item_ids:
         part.item(item_id)
+    grader = require_grader(grader)
     students = _check_students(course_root, grade_id, students, db_url)
     tab = _META.tables[APPLIED]
 
     def work(gb: Any) -> dict[str, float]:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        _mark_graded(gb, grade_id, students, grader, now)
+        todo = _to_write(gb, part, students, replace)
+        _mark_graded(gb, grade_id, todo, grader, now)
         gb.db.execute(delete(tab).where(tab.c.grade_id == grade_id,
-                                        tab.c.student.in_(students),
+                                        tab.c.student.in_(todo),
                                         tab.c.item_id.in_(list(item_ids))))
-        return _rescore(gb, part, students)
+        return _rescore(gb, part, todo, replace=True)
 
-    return _transaction(course_root, db_url, work)
+    return _transaction(course_root, db_url, work, grader=grader, tool=tool)
 
 
 def adjust(course_root: str | Path, grade_id: str, student: str, points: float,
-           comment: str, grader: str, *, db_url: str | None = None) -> float:
-    """Set a per-answer adjustment (added after the items) with its comment; returns the score."""
+           comment: str, grader: str, *, db_url: str | None = None, replace: bool = False,
+           tool: str = API_TOOL) -> float | None:
+    """Set a per-answer adjustment (added after the items) and the TA's comment.
+
+    Returns the new score, or ``None`` when the answer has a hand grade and ``replace`` is
+    false (nothing is written then). A comment alone (``points`` 0) is allowed.
+    """
     from sqlalchemy import update
 
     part = load_part(course_root, grade_id)
     if points and not comment.strip():
         raise RubricError("an adjustment needs a comment saying why")
+    grader = require_grader(grader)
     [student] = _check_students(course_root, grade_id, [student], db_url)
     tab = _META.tables[GRADED]
 
-    def work(gb: Any) -> float:
+    def work(gb: Any) -> float | None:
+        if not _to_write(gb, part, [student], replace):
+            return None
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         _mark_graded(gb, grade_id, [student], grader, now)
         gb.db.execute(update(tab).where(tab.c.grade_id == grade_id, tab.c.student == student)
                       .values(adjustment=float(points), comment=comment.strip()))
-        return _rescore(gb, part, [student])[student]
+        return _rescore(gb, part, [student], replace=True)[student]
 
-    return _transaction(course_root, db_url, work)
+    return _transaction(course_root, db_url, work, grader=grader, tool=tool)
 
 
 def _edit_points(path: Path, grade_id: str, item_id: str, points: float) -> None:
@@ -576,10 +745,12 @@ def _edit_points(path: Path, grade_id: str, item_id: str, points: float) -> None
 
 
 def set_item_points(course_root: str | Path, grade_id: str, item_id: str, points: float, *,
-                    db_url: str | None = None) -> dict[str, float]:
+                    db_url: str | None = None, grader: str = "rubric file",
+                    tool: str = API_TOOL) -> dict[str, float]:
     """Change an item's points in the items file and re-score every answer that has it.
 
-    Only the answers with the item are written; returns ``{student: new score}`` for them.
+    Only the answers with the item are written (hand grades are kept); returns
+    ``{student: new score}`` for them.
     """
     from sqlalchemy import select
 
@@ -601,18 +772,19 @@ def set_item_points(course_root: str | Path, grade_id: str, item_id: str, points
                                                          tab.c.item_id == item_id))
         return _rescore(gb, part, [r.student for r in rows])
 
-    return _transaction(course_root, db_url, work)
+    return _transaction(course_root, db_url, work, grader=grader, tool=tool)
 
 
-def rescore(course_root: str | Path, grade_id: str, *, db_url: str | None = None
-            ) -> dict[str, float]:
-    """Re-derive every graded answer of a part (after the items file was edited by hand)."""
+def rescore(course_root: str | Path, grade_id: str, *, db_url: str | None = None,
+            grader: str = "rubric file", tool: str = API_TOOL) -> dict[str, float]:
+    """Re-derive every graded answer of a part (after the items file was edited by hand);
+    hand grades are kept."""
     part = load_part(course_root, grade_id)
 
     def work(gb: Any) -> dict[str, float]:
         return _rescore(gb, part, [r.student for r in _rows(gb, GRADED, grade_id)])
 
-    return _transaction(course_root, db_url, work)
+    return _transaction(course_root, db_url, work, grader=grader, tool=tool)
 
 
 # --- reading the state ------------------------------------------------------------------
@@ -645,15 +817,51 @@ def grades(course_root: str | Path, grade_id: str, *, db_url: str | None = None
 
 def progress(course_root: str | Path, grade_id: str, *, db_url: str | None = None
              ) -> Progress:
+    """Answers graded out of the answers to grade, per TA (a hand grade typed in another
+    tool counts for whoever typed it)."""
+    return snapshot(course_root, grade_id, db_url=db_url).progress
+
+
+@dataclasses.dataclass(frozen=True)
+class PartState:
+    """Everything the console shows of one part, read at one time."""
+
+    part: Part
+    groups: list[AnswerGroup]
+    #: answers graded through this module (rubric items, adjustment, comment)
+    grades: dict[str, AnswerGrade]
+    #: answers graded or commented in another tool, kept until a TA chooses to replace them
+    hand: dict[str, HandGrade]
+    progress: Progress
+
+
+def snapshot(course_root: str | Path, grade_id: str, *, db_url: str | None = None,
+             groups: list[AnswerGroup] | None = None) -> PartState:
+    """The part's groups (``groups`` when the caller has them already), grades, hand grades
+    and progress."""
     part = load_part(course_root, grade_id)
-    to_grade = answers(course_root, grade_id, db_url=db_url)
-    done = {s: g for s, g in grades(course_root, grade_id, db_url=db_url).items()
-            if s in to_grade}
+    if groups is None:
+        groups = answer_groups(course_root, grade_id, db_url=db_url)
+    to_grade = sorted(s for g in groups for s in g.students)
+    mine = grades(course_root, grade_id, db_url=db_url)
+    with _gradebook(course_root, db_url) as gb:
+        hand = _hand_grades(gb, part, to_grade)
     by_grader: dict[str, int] = {}
     counts = {item.id: 0 for item in part.items}
-    for g in done.values():
-        by_grader[g.grader] = by_grader.get(g.grader, 0) + 1
-        for item_id in g.items:
-            if item_id in counts:
-                counts[item_id] += 1
-    return Progress(len(done), len(to_grade), dict(sorted(by_grader.items())), counts)
+    done = 0
+    for student in to_grade:
+        if student in hand:
+            if hand[student].score is None:
+                continue
+            who = hand[student].who or hand[student].tool or "another tool"
+        elif student in mine:
+            who = mine[student].grader
+            for item_id in mine[student].items:
+                if item_id in counts:
+                    counts[item_id] += 1
+        else:
+            continue
+        done += 1
+        by_grader[who] = by_grader.get(who, 0) + 1
+    progress = Progress(done, len(to_grade), dict(sorted(by_grader.items())), counts)
+    return PartState(part, groups, mine, hand, progress)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from . import audit
 from .class_mistakes import count_mistakes, read_mistakes, write_mistakes_csv
 from .course import EXAM_POINTS, Course
 from .cover import honour_code_findings
@@ -43,6 +44,7 @@ from .lms_export import (
     DEFAULT_ID_COLUMN,
     CanvasRoster,
     read_canvas_roster,
+    restate_grades_csv,
     write_canvas_csv,
 )
 from .release_state import release_is_current
@@ -51,7 +53,7 @@ from .results import ClassGrades, collect_grades, write_scores_csv
 from .rubric import write_rubric
 from .sanitize import terminal_text
 from .similarity import Pair, similarity_pairs, write_similarity_csv
-from .summary import summarise, summary_lines
+from .summary import attention_line, formgrader_url, summarise, summary_lines
 
 REPORT_DIR = "reports"
 
@@ -192,6 +194,8 @@ def write_reports(course: Course, grades: ClassGrades, findings: list[Finding], 
     with staged_folder(report_dir) as fresh:
         if export:
             course.export_grades(fresh / "grades.csv")
+            restate_grades_csv(fresh / "grades.csv",  # max_score 100, extra credit apart
+                               {s.student: len(s.awaiting_manual) for s in grades.students})
             write_scores_csv(grades, fresh / "scores_by_question.csv")
         mistakes = count_mistakes(read_mistakes(course.db_url, students), len(students))
         write_mistakes_csv(mistakes, fresh / "mistakes.csv")
@@ -207,9 +211,10 @@ def write_reports(course: Course, grades: ClassGrades, findings: list[Finding], 
         if similar is None:
             similar = similarity_pairs(course.root / STAGED_DIR, course.release_dir)
         write_similarity_csv(similar, fresh / "similarity.csv")
-        write_report(grades, findings, fresh, similarity=similar, mistakes=mistakes,
-                     items=items, notes=notes)
         write_rubric(course.source_dir, fresh)
+        write_report(grades, findings, fresh, similarity=similar, mistakes=mistakes,
+                     items=items, notes=notes, changes=audit.history(course.db_url),
+                     formgrader=formgrader_url(course.root))
     for line in notes:
         (say or _printer(sys.stdout))(line)
     return report_dir / "report.html", (report_dir / "grades.csv" if export else None)
@@ -240,18 +245,15 @@ def _summary(result: PipelineResult, say) -> None:
     summary = summarise(result.grades, result.findings)
     say("")
     say(f"Done in {result.seconds:.1f} s.")
-    for line in summary_lines(summary):
+    root = result.report.parent.parent if result.report else None
+    for line in summary_lines(summary, formgrader_url(root)):
         say(line)
     if result.grades_csv:
         say(f"Grades: {result.grades_csv}")
     if result.report:
         say(f"Report: {result.report}")
         say(f"Rubric for manual grading: {result.report.with_name('rubric.md')}")
-    if summary.attention:
-        say(f"{len(summary.attention)} student(s) need attention: one line per student and "
-            "kind above; the evidence is folded under each line in the report.")
-    else:
-        say("Nothing needs attention.")
+    say(attention_line(summary))
 
 
 def rebuild_report(course_root: str | Path, *, db_url: str | None = None,

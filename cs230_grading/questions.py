@@ -2,7 +2,7 @@
 
 One row per notebook of ``source/midterm/``, in exam order. Everything else that names
 the questions reads this table: ``course.NOTEBOOKS`` / ``NOTEBOOK_POINTS`` / ``EXAM_POINTS``,
-``variants.QUESTION_MODULES``, the second pass's graders, the report's titles, the browser
+``variants.QUESTION_MODULES``, the scoring pass's graders, the report's titles, the browser
 tests' and the structure tests' tables. ``tests/test_question_table.py`` fails, naming the
 file, when ``source/midterm/*.ipynb`` or the modules below disagree with a row.
 

@@ -12,7 +12,7 @@ message run off the page. The exporter renders the page as
 * wraps outputs at the page's width.
 
 ``nbgrader_config.py`` makes it ``GenerateFeedback``'s exporter, so the pipeline's workers
-(:mod:`cs230_grading.distributed`) and ``cs230-selfgrade`` write the same page.
+(:mod:`cs230_grading.grading.feedback`) and ``cs230-selfgrade`` write the same page.
 """
 
 from __future__ import annotations

@@ -1,10 +1,18 @@
 """The instructor's report: one self-contained HTML page that says what to do next.
 
-Layout, top to bottom: the class in numbers (:mod:`cs230_grading.summary`); the findings
-that need attention, one line per student and kind with the evidence folded underneath
-(:mod:`cs230_grading.findings`); the notes (warnings), the time budgets, the hand-grading
+Layout, top to bottom: the class in numbers (:mod:`cs230_grading.summary`); what needs
+attention (hand grading pending, per part, with the formgrader's address; honour codes not
+affirmed; the findings, one line per student and kind with the evidence folded underneath,
+:mod:`cs230_grading.findings`); the notes (warnings), the time budgets, the hand-grading
 queue and the late submissions; the per-student table (sortable by any column, with links to
-each student's feedback); a section per question with its distribution; the similar answers.
+each student's feedback, and the percentage of the exam's points); a section per question
+with its distribution; what the class got wrong; the item analysis; the similar answers; the
+latest changes of hand grades (:mod:`cs230_grading.audit`); and a link to every file written
+beside the page.
+
+A part that awaits hand grading is *pending*, never 0: its question's cell, the total and
+the percentage read "pending", and it is left out of the histograms, the mean and median and
+the item analysis, each saying how many are left out.
 
 The page needs no network: its stylesheet, its few lines of script (sorting) and its images
 are embedded, and a Content-Security-Policy lets only that script run. Every piece of text
@@ -22,18 +30,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from .audit import Change
 from .budget import KIND as BUDGET_KIND
 from .class_mistakes import MistakeCount, mistakes_figure
 from .course import ASSIGNMENT, EXAM_POINTS, EXTRA_CREDIT, NOTEBOOK_POINTS, NOTEBOOKS
 from .exam_day import report_sections as exam_day_sections
 from .finding import Finding
 from .findings import Group, count
-from .item_analysis import FLAG_BELOW, FLAG_FEW, MIN_STUDENTS, ItemStats, item_figure
+from .item_analysis import (
+    FLAG_BELOW,
+    FLAG_FEW,
+    FLAG_PENDING,
+    MIN_STUDENTS,
+    ItemStats,
+    item_figure,
+)
 from .late import late_by
 from .questions import QUESTIONS
 from .results import ClassGrades, StudentGrades
 from .similarity import Pair, similarity_html
-from .summary import FORMGRADER_URL, ClassSummary, summarise
+from .summary import FORMGRADER_HOWTO, ClassSummary, formgrader_url, summarise
 
 TITLES = {q.notebook: q.title for q in QUESTIONS}  # from cs230_grading/questions.py
 
@@ -145,18 +161,31 @@ def _pyplot():
 
 
 def _scores(grades: ClassGrades, name: str) -> list[float]:
+    """The final scores of a notebook (or the totals): a pending one is left out, not 0."""
     if name == "total":
-        return [s.total for s in grades.students]
-    return [s.notebook_scores.get(name, 0.0) for s in grades.students]
+        return [s.total for s in grades.students if s.complete]
+    return [s.notebook_scores.get(name, 0.0) for s in grades.students if not s.pending(name)]
 
 
 def _top(name: str) -> float:
     return EXAM_POINTS + EXTRA_CREDIT if name == "total" else NOTEBOOK_POINTS[name]
 
 
-def _hist(ax, values: list[float], top: float) -> None:
-    ax.hist(values, bins=min(20, int(top) + 1), range=(0, top), color=COLOUR,
-            edgecolor="white")
+def _pending_count(grades: ClassGrades, name: str) -> int:
+    if name == "total":
+        return sum(not s.complete for s in grades.students)
+    return _waiting(grades, name)
+
+
+def _hist(ax, values: list[float], top: float, pending: int = 0) -> None:
+    """A histogram of the final scores; with none yet, the word "pending" instead of bars."""
+    if values:
+        ax.hist(values, bins=min(20, int(top) + 1), range=(0, top), color=COLOUR,
+                edgecolor="white")
+    else:
+        ax.text(0.5, 0.5, f"pending: {pending} awaiting hand grading" if pending
+                else "no scores", transform=ax.transAxes, ha="center", va="center",
+                color="#5f5f5f")
     ax.set_xlim(0, top)
     ax.set_xlabel("points")
     ax.set_ylabel("students")
@@ -173,10 +202,10 @@ def distribution_png(grades: ClassGrades) -> bytes:
             title = f"Total (out of {EXAM_POINTS} + {EXTRA_CREDIT})"
         else:
             title = f"{TITLES[name]} (/{_top(name):g})"
-            waiting = _waiting(grades, name)
-            if waiting:
-                title += f"\n{waiting} awaiting manual grading (counted as 0)"
-        _hist(ax, _scores(grades, name), _top(name))
+        waiting = _pending_count(grades, name)
+        if waiting:
+            title += f"\n{waiting} pending hand grading (not drawn)"
+        _hist(ax, _scores(grades, name), _top(name), waiting)
         ax.set_title(title, fontsize=10)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
@@ -188,14 +217,13 @@ def question_png(grades: ClassGrades, name: str) -> bytes:
     """The distribution of one question's scores (``name``: a notebook, or "total")."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 2.4), constrained_layout=True)
-    _hist(ax, _scores(grades, name), _top(name))
+    _hist(ax, _scores(grades, name), _top(name), _pending_count(grades, name))
     return _png(fig)
 
 
 def _waiting(grades: ClassGrades, name: str) -> int:
     """Students with a hand-graded item of this notebook still to grade."""
-    prefix = name.split("_")[0] + "_"
-    return sum(any(g.startswith(prefix) for g in s.awaiting_manual) for s in grades.students)
+    return sum(s.pending(name) for s in grades.students)
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -228,13 +256,17 @@ def _summary_section(s: ClassSummary) -> list[str]:
         _card(len(s.not_graded), "not graded", tone(s.not_graded), "#attention"),
         _card(len(s.awaiting_students), f"awaiting hand grading ({s.awaiting_items} items)",
               tone(s.awaiting, "warn"), "#manual"),
+        _card(len(s.honour_code), "honour code not affirmed", tone(s.honour_code, "warn"),
+              "#attention"),
         _card(len(s.tampering), "tampering suspected", tone(s.tampering), "#attention"),
         _card(len(s.crashed), "crashed", tone(s.crashed), "#attention"),
         _card(len(s.late), "late", tone(s.late, "warn"), "#late" if s.late else ""),
         _card(len(s.time_budget), "out of a time budget", tone(s.time_budget, "warn"),
               "#budgets" if s.time_budget else ""),
-        _card("-" if s.mean is None else f"{s.mean:.1f}", "mean total"),
-        _card("-" if s.median is None else f"{s.median:g}", "median total"),
+        _card("pending" if s.mean is None else f"{s.mean:.1f}",
+              f"mean total ({count(len(s.graded) - len(s.pending_totals), 'final total')})"),
+        _card("pending" if s.median is None else f"{s.median:g}",
+              f"median total ({len(s.pending_totals)} pending)"),
     ]
     out = ['<section id="summary"><h2>Summary</h2>', f'<div class="cards">{"".join(cards)}</div>']
     if s.not_graded:
@@ -281,17 +313,41 @@ def _anchors(groups: Sequence[Group]) -> dict[int, str]:
     return {id(g): f"finding-{i}" for i, g in enumerate(groups)}
 
 
-def _findings_sections(s: ClassSummary) -> list[str]:
+def _formgrader_link(url: str | None) -> str:
+    if url:
+        return f'<a href="{_e(url)}">{_e(url)}</a>'
+    return _e(FORMGRADER_HOWTO)
+
+
+def _findings_sections(s: ClassSummary, formgrader: str | None = None) -> list[str]:
     anchors = _anchors(s.groups)
     errors = [g for g in s.groups if g.severity == "error"]
     warnings = [g for g in s.groups if g.severity != "error"]
     out = ['<div id="attention"></div><h2>Needs attention</h2>']
+    todo = []
+    if s.awaiting:
+        parts = ", ".join(f"{gid}: {n}" for items in s.awaiting_by_question().values()
+                          for gid, n in items.items())
+        todo.append(f'<li class="pending"><a href="#manual">Hand grading</a>: '
+                    f"{count(s.awaiting_items, 'answer')} of "
+                    f"{count(len(s.awaiting_students), 'student')} await a TA ({_e(parts)}), "
+                    f"in the formgrader ({_formgrader_link(formgrader)}) or the grading "
+                    "console (<code>instructor/grading_console.ipynb</code>).</li>")
+    if s.honour_code:
+        todo.append(f'<li class="honour">Honour code not affirmed: '
+                    f"{count(len(s.honour_code), 'student')} ({_e(', '.join(s.honour_code))})"
+                    "; the evidence is under Notes.</li>")
+    if todo:
+        out.append(f'<ul class="todo">{"".join(todo)}</ul>')
     if errors:
         out.append(f"<p>{count(len(s.attention), 'student')} (or the class): one line per "
                    "student and kind of problem; click a line for the evidence.</p>")
         out += [_group_html(g, anchors[id(g)]) for g in errors]
+    elif not todo:
+        out.append("<p>Nothing: every submission was read and graded, every answer is "
+                   "graded and every honour code affirmed.</p>")
     else:
-        out.append("<p>Nothing: every submission was read and graded.</p>")
+        out.append("<p>Every submission was read and graded.</p>")
     if warnings:
         out += ['<div id="notes"></div><h2>Notes</h2>',
                 "<p>Informational: nothing here changed a score by itself.</p>",
@@ -306,14 +362,15 @@ def _budget_section(findings: Sequence[Finding]) -> list[str]:
     return [
         '<div id="budgets"></div><h2>Time budgets</h2>',
         f"<p>{len({f.student for f in over_budget})} students ran out of a time budget "
-        "(per notebook and per student, in the kernel or the out-of-kernel pass): the "
+        "(per notebook and per student, in the kernel or the scoring pass): the "
         "cells or checks left unrun scored 0.</p>",
         _table(["student", "notebook", "time used"],
                [[f.student, f.notebook, f.message] for f in over_budget]),
     ]
 
 
-def _manual_section(s: ClassSummary, grades: ClassGrades) -> list[str]:
+def _manual_section(s: ClassSummary, grades: ClassGrades, formgrader: str | None = None
+                    ) -> list[str]:
     out = ['<div id="manual"></div><h2>Awaiting manual grading</h2>']
     if not s.awaiting:
         return [*out, "<p>None.</p>"]
@@ -323,11 +380,10 @@ def _manual_section(s: ClassSummary, grades: ClassGrades) -> list[str]:
             rows.append([question, grade_id, n])
     out += [
         f"<p>{count(len(s.awaiting_students), 'student')}, {count(s.awaiting_items, 'item')} "
-        "to grade in the "
-        f'formgrader: <a href="{_e(FORMGRADER_URL)}">{_e(FORMGRADER_URL)}</a> '
-        "(<code>jupyter lab</code> from the course root, then Nbgrader &rarr; Formgrader; "
-        "another port if yours differs). Then <code>cs230-grade report</code> redraws this "
-        "page. Awaiting items count as 0 until graded.</p>",
+        f"to grade in the formgrader ({_formgrader_link(formgrader)}) or the grading console "
+        "(<code>instructor/grading_console.ipynb</code>). Then <code>cs230-grade report</code> "
+        "redraws this page. Until then those parts are pending: they show as pending, "
+        "never as 0, and are left out of the distributions and the item analysis.</p>",
         _table(["question", "part", "answers to grade"], rows),
         "<details><summary>Items per student</summary>"
         + _table(["student", "items"],
@@ -377,9 +433,18 @@ def _student_row(s: StudentGrades, groups: Sequence[Group], anchors: dict[int, s
     cells = [f'<td class="text">{_link(s.student, _feedback_href(out_dir, s.student))}</td>']
     for name in SCORED:
         score = s.notebook_scores.get(name, 0.0)
+        if s.pending(name):
+            cells.append(f'<td class="pending" data-sort="-1" title="{score:g} points so far">'
+                         f"{_link('pending', _feedback_href(out_dir, s.student, name))}</td>")
+            continue
         cells.append(f'<td data-sort="{score:g}">'
                      f"{_link(f'{score:g}', _feedback_href(out_dir, s.student, name))}</td>")
-    cells.append(f'<td data-sort="{s.total:g}">{s.total:g}</td>')
+    if s.complete:
+        cells.append(f'<td data-sort="{s.total:g}">{s.total:g}</td>')
+        cells.append(f'<td data-sort="{s.percent:.1f}">{s.percent:.1f}%</td>')
+    else:
+        cells += [f'<td class="pending" data-sort="-1" title="{s.total:g} points so far">'
+                  "pending</td>"] * 2
     cells.append(f'<td data-sort="{len(s.awaiting_manual)}">{len(s.awaiting_manual) or ""}</td>')
     mine = [g for g in groups if g.student == s.student]
     flags = [f'<a class="flag {g.severity}" href="#{anchors[id(g)]}">{_e(g.kind)}</a>'
@@ -393,16 +458,19 @@ def _student_row(s: StudentGrades, groups: Sequence[Group], anchors: dict[int, s
 
 def _students_section(grades: ClassGrades, s: ClassSummary, out_dir: Path) -> list[str]:
     anchors = _anchors(s.groups)
-    headers = ["student", *(TITLES[n].split()[0] for n in SCORED), "total", "awaiting",
-               "flags"]
+    headers = ["student", *(TITLES[n].split()[0] for n in SCORED), "total",
+               f"% of {EXAM_POINTS}", "awaiting", "flags"]
     head = "".join(f'<th scope="col"{" class=text" if h == "flags" else ""}>'
                    f'<button type="button">{_e(h)}</button></th>' for h in headers)
     body = "".join(_student_row(st, s.groups, anchors, out_dir) for st in grades.students)
     return [
         '<div id="students"></div><h2>Scores per student</h2>',
         "<p>Click a column's header to sort by it (again to reverse). A student's name opens "
-        "their feedback folder, a score that notebook's feedback. Awaiting items count as 0 "
-        "until graded; late penalties are not subtracted here (they are in "
+        "their feedback folder, a score that notebook's feedback. A question with a part "
+        "awaiting hand grading is <i>pending</i> (its points so far in the cell's tooltip), "
+        "and so are the total and the percentage. The percentage is of the exam's "
+        f"{EXAM_POINTS} points (the {EXTRA_CREDIT} points of extra credit can take it past "
+        "100). Late penalties are not subtracted here (they are in "
         "<code>grades.csv</code>).</p>",
         f'<table class="sortable" id="scores"><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table>",
@@ -421,10 +489,11 @@ def _question_section(grades: ClassGrades) -> list[str]:
                  else f"{TITLES[name]} (out of {_top(name):g})")
         stats = (f"mean {statistics.fmean(values):.1f}, median {statistics.median(values):g}, "
                  f"min {min(values):g}, max {max(values):g}; "
-                 f"{sum(v >= _top(name) for v in values)} at full marks")
-        if name != "total" and _waiting(grades, name):
-            stats += (f"; {count(_waiting(grades, name), 'student')} awaiting hand grading "
-                      "(counted as 0)")
+                 f"{sum(v >= _top(name) for v in values)} at full marks" if values
+                 else "pending: no final score yet")
+        if _pending_count(grades, name):
+            stats += (f"; {count(_pending_count(grades, name), 'student')} pending hand "
+                      "grading (not counted)")
         out.append(f'<section class="question"><h3>{_e(title)}</h3>'
                    f'<p class="stats">{_e(stats)}</p><div class="figure">'
                    f"{_img(question_png(grades, name), 'distribution of ' + title)}</div>"
@@ -471,15 +540,22 @@ def _items_section(stats: Sequence[ItemStats]) -> list[str]:
     out = ['<div id="items"></div><h2>Item analysis</h2>',
            "<p>Difficulty: the mean fraction of a part's points the class earned. "
            "Discrimination: the correlation between a part and the rest of the exam; below "
-           f"{FLAG_BELOW:g}, or negative, the key or the question may be wrong. Hand-graded "
-           "parts join once their grades are in (<code>cs230-grade report</code>). "
-           "All parts: <code>item_analysis.csv</code>.</p>"]
-    if not stats:
-        return [*out, "<p>No part was graded.</p>"]
-    out.append(f'<div class="figure">{_img(_png(item_figure(stats)), "item analysis")}</div>')
+           f"{FLAG_BELOW:g}, or negative, the key or the question may be wrong. Only graded "
+           "parts are analysed: a hand-graded part joins once all its answers are graded "
+           "(<code>cs230-grade report</code>). All parts: "
+           '<a href="item_analysis.csv"><code>item_analysis.csv</code></a>.</p>']
+    pending = [s for s in stats if s.flag == FLAG_PENDING]
+    analysed = [s for s in stats if s.flag != FLAG_PENDING]
+    if pending:
+        out.append("<p class='pending'>Pending, not analysed: " + _e(", ".join(
+            f"{s.part.grade_id} ({s.pending} to grade)" for s in pending)) + ".</p>")
+    if not analysed:
+        return [*out, "<p>No part is graded yet.</p>"]
+    out.append(f'<div class="figure">{_img(_png(item_figure(analysed)), "item analysis")}'
+               "</div>")
     flagged = [(s.part.grade_id, s.n_graded, _fmt3(s.difficulty), _fmt3(s.discrimination),
-                s.flag) for s in stats if s.flag and s.flag != FLAG_FEW]
-    few = [s.part.grade_id for s in stats if s.flag == FLAG_FEW]
+                s.flag) for s in analysed if s.flag and s.flag != FLAG_FEW]
+    few = [s.part.grade_id for s in analysed if s.flag == FLAG_FEW]
     if flagged:
         out += ["<h3>Parts to check</h3>",
                 _table(["part", "graded", "difficulty", "discrimination", "why"], flagged)]
@@ -493,6 +569,49 @@ def _items_section(stats: Sequence[ItemStats]) -> list[str]:
 
 def _fmt3(value: float) -> str:
     return "" if value != value else f"{value:.2f}"  # NaN: undefined
+
+
+# -- files and the audit log ------------------------------------------------------------------
+#: what the pipeline writes beside the page, in the order the page lists them
+FILES = (("grades.csv", "grades as nbgrader exports them, out of the exam's points"),
+         ("scores_by_question.csv", "one column per question, total and percentage"),
+         ("canvas.csv", "ready for Canvas's Grades > Import"),
+         ("mistakes.csv", "the named mistakes, with the students"),
+         ("item_analysis.csv", "difficulty and discrimination of every part"),
+         ("similarity.csv", "every pair of similar answers"),
+         ("rubric.md", "model answers and rubric items, for the TAs"))
+
+
+def _files_section(out_dir: Path) -> list[str]:
+    """A link to each file written beside the page (relative: the folder moves whole)."""
+    items = [f'<li><a href="{_e(quote(name))}">{_e(name)}</a>: {_e(why)}</li>'
+             for name, why in FILES if (out_dir / name).is_file()]
+    if not items:
+        return []
+    return ['<div id="files"></div><h2>Files</h2>', f"<ul>{''.join(items)}</ul>"]
+
+
+#: changes of hand grades shown on the page (``cs230-grade audit`` prints them all)
+RECENT_CHANGES = 50
+
+
+def _changes_section(changes: Sequence[Change]) -> list[str]:
+    out = ['<div id="changes"></div><h2>Changes of hand grades</h2>',
+           "<p>Every score and comment written by hand (formgrader, grading console, "
+           "<code>cs230_grading.manual</code>) is in the gradebook's audit log, with who, "
+           "when and the tool; <code>cs230-grade audit</code> prints it all.</p>"]
+    if not changes:
+        return [*out, "<p>None yet.</p>"]
+    shown = list(changes)[-RECENT_CHANGES:]
+    rows = [[f"{c.changed_at:%Y-%m-%d %H:%M:%S}", c.who, c.tool, c.student, c.grade_id,
+             c.field, "" if c.old is None else c.old, "" if c.new is None else c.new]
+            for c in reversed(shown)]
+    note = (f"<p>The latest {len(shown)} of {len(changes)}.</p>"
+            if len(changes) > len(shown) else "")
+    table = _table(["when (UTC)", "who", "tool", "student", "part", "what", "old", "new"],
+                   rows)
+    return [*out, note, f"<details><summary>{count(len(changes), 'change')}, newest first"
+            f"</summary>{table}</details>"]
 
 
 # -- the page -------------------------------------------------------------------------------
@@ -515,16 +634,21 @@ def write_report(
     similarity: Sequence[Pair] | None = None,
     mistakes: Sequence[MistakeCount] | None = None,
     items: Sequence[ItemStats] | None = None,
+    changes: Sequence[Change] | None = None,
+    formgrader: str | None = None,
 ) -> Path:
     """Write ``report.html`` and ``score_distribution.png`` into ``out_dir``.
 
     Feedback links point to ``../feedback/<student>/midterm/`` when that folder exists next
-    to ``out_dir`` (the course root's ``reports/``).
+    to ``out_dir`` (the course root's ``reports/``); the files already in ``out_dir`` are
+    linked. ``changes``: the audit log of hand grades; ``formgrader``: the formgrader's
+    address (default: :func:`summary.formgrader_url` of the course root).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "score_distribution.png").write_bytes(distribution_png(grades))
     summary = summarise(grades, findings)
+    formgrader = formgrader or formgrader_url(out_dir.parent)
     nav = [("summary", "Summary"), ("attention", "Needs attention"),
            ("manual", "Hand grading"), ("students", "Students"), ("questions", "Questions")]
     if mistakes is not None:
@@ -533,15 +657,20 @@ def write_report(
         nav.append(("items", "Item analysis"))
     if similarity is not None:
         nav.append(("similar", "Similar answers"))
+    if changes is not None:
+        nav.append(("changes", "Grade changes"))
+    files = _files_section(out_dir)
+    if files:
+        nav.append(("files", "Files"))
     sections = [
         "<header><h1>CS230 midterm: grading report</h1>",
         f'<p class="lead">{len(grades.students)} students graded. Exam out of {EXAM_POINTS} '
         f"points plus {EXTRA_CREDIT} extra credit (Q6).</p>",
         "<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t in nav) + "</nav></header>",
         *_summary_section(summary),
-        *_findings_sections(summary),
+        *_findings_sections(summary, formgrader),
         *_budget_section(findings),
-        *_manual_section(summary, grades),
+        *_manual_section(summary, grades, formgrader),
         *_late_section(grades),
         *_students_section(grades, summary, out_dir),
         *_question_section(grades),
@@ -551,6 +680,9 @@ def write_report(
     ]
     if similarity is not None:  # the pipeline compared the answers
         sections.append(f'<section id="similar">{similarity_html(list(similarity))}</section>')
+    if changes is not None:
+        sections += _changes_section(changes)
+    sections += files
     for note in notes:
         sections.append(f"<p>{_e(note)}</p>")
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"

@@ -1,4 +1,8 @@
-"""Reading the class's grades out of the nbgrader gradebook."""
+"""Reading the class's grades out of the nbgrader gradebook.
+
+A hand-graded part that awaits its TA is *pending*: the notebook's points so far leave it
+out, and :meth:`StudentGrades.pending` says so, so that nothing shows it as 0.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import csv
 import dataclasses
 from pathlib import Path
 
-from .course import ASSIGNMENT, NOTEBOOK_POINTS, NOTEBOOKS
+from .course import ASSIGNMENT, EXAM_POINTS, EXTRA_CREDIT, NOTEBOOKS
 
 
 @dataclasses.dataclass
@@ -27,7 +31,27 @@ class StudentGrades:
 
     @property
     def total(self) -> float:
+        """Points so far (a pending part adds nothing yet)."""
         return sum(self.notebook_scores.values())
+
+    def pending(self, notebook: str) -> bool:
+        """Whether a hand-graded part of ``notebook`` still awaits a TA."""
+        return any(_question_of(gid) == _question_of(notebook) for gid in self.awaiting_manual)
+
+    @property
+    def complete(self) -> bool:
+        """Every part is graded: the total is final."""
+        return not self.awaiting_manual
+
+    @property
+    def percent(self) -> float:
+        """The total as a percentage of the exam's points (extra credit can take it past 100)."""
+        return 100.0 * self.total / EXAM_POINTS
+
+
+def _question_of(name: str) -> str:
+    """``q2`` of ``q2_short_answers`` or of the grade id ``q2_a``."""
+    return name.split("_", 1)[0]
 
 
 @dataclasses.dataclass
@@ -78,18 +102,22 @@ def collect_grades(db_url: str, students: list[str] | None = None) -> ClassGrade
 
 
 def write_scores_csv(grades: ClassGrades, path: Path) -> None:
-    """One row per student: a column per question, the total, and pending manual items."""
+    """One row per student: a column per question (points so far), the total, the exam's
+    points and its extra credit stated apart (``cs230_grading/questions.py``), the percentage
+    of the exam's points (empty while a part is pending), and the pending manual items."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["student_id", *NOTEBOOKS, "total", "max_total", "awaiting_manual",
-                         "seconds_late", "late_penalty"])
+        writer.writerow(["student_id", *NOTEBOOKS, "total", "max_total", "extra_credit_max",
+                         "percent", "awaiting_manual", "seconds_late", "late_penalty"])
         for s in grades.students:
             writer.writerow([
                 s.student,
                 *(f"{s.notebook_scores.get(n, 0.0):g}" for n in NOTEBOOKS),
                 f"{s.total:g}",
-                f"{sum(NOTEBOOK_POINTS.values()):g}",
+                f"{EXAM_POINTS:g}",
+                f"{EXTRA_CREDIT:g}",
+                f"{s.percent:.1f}" if s.complete else "",
                 " ".join(s.awaiting_manual),
                 f"{s.seconds_late:g}",
                 f"{s.late_penalty:g}",

@@ -57,6 +57,22 @@ def _items_markdown(source_dir: Path, grade_id: str) -> str:
     return "\n".join(rows) + "\n"
 
 
+def part_text(source_dir: Path, grade_id: str) -> tuple[str, str]:
+    """(the question before the answer cell, the model answer with its rubric) of one
+    hand-graded part, from ``source/`` (instructor side); ``("", "")`` when not found."""
+    for name in NOTEBOOKS:
+        path = Path(source_dir) / f"{name}.ipynb"
+        if not path.is_file():
+            continue
+        previous = ""
+        for cell in read_notebook(path).cells:
+            if nbgrader_meta(cell).get("grade_id") == grade_id:
+                return previous.strip(), cell.source.strip()
+            if cell.cell_type == "markdown":
+                previous = cell.source
+    return "", ""
+
+
 def write_rubric(source_dir: Path, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "rubric.md"

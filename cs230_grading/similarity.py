@@ -6,7 +6,12 @@ MOSS-style winnowing: code is tokenised with Pygments and identifiers, comments 
 are normalised away before hashing k-grams, so renamed variables, changed comments and
 reordered functions do not hide a copy. The release's own stub code is boilerplate: its
 fingerprints are discarded, so every student sharing ``def f(x): raise NotImplementedError``
-is not a match.
+is not a match. So is the model answer's (from ``source/`` beside the release, instructor
+side): every student who wrote the key's own code or words shares it with every other, which
+says nothing about a pair (the demo class is made of model answers and named mistakes).
+And, as MOSS's ``-m`` option does, a passage found in the answers of more than
+:func:`common_limit` students of a notebook is discounted: what many share is a common
+answer (the same well-known mistake, say), not a copy between two of them.
 
 A pair's score is the mean of the two students' matched fractions (0 to 1), over the code
 and the written answers of the notebook together. ``reports/similarity.csv`` lists every
@@ -25,7 +30,9 @@ import dataclasses
 import html
 import io
 import itertools
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -43,6 +50,9 @@ K = 25
 WINDOW = 6
 #: Pairs shown in the report, with their matching cells side by side.
 TOP = 10
+#: a passage in more than this share of a notebook's answers (and more than 3) is common
+COMMON_SHARE = 0.05
+COMMON_AT_LEAST = 3
 CSV_COLUMNS = ("student_a", "student_b", "notebook", "score", "cells")
 
 
@@ -176,14 +186,38 @@ def compare(notebook: str, a: str, b: str, docs_a: Mapping[str, Document],
     return Pair(a, b, notebook, score, tuple(sorted(cells)), tuple(shown))
 
 
+def common_limit(students: int) -> int:
+    """How many students' answers may share a passage before it counts as common."""
+    return max(COMMON_AT_LEAST, math.ceil(COMMON_SHARE * students))
+
+
+def common_hashes(docs: Mapping[str, Mapping[str, Document]], limit: int
+                  ) -> dict[str, set[int]]:
+    """Per kind, every k-gram hash found in the answers of more than ``limit`` students."""
+    counts: dict[str, Counter[int]] = {"code": Counter(), "prose": Counter()}
+    for by_kind in docs.values():
+        for kind, doc in by_kind.items():
+            counts[kind].update(set(fingerprint(doc, kind, window=1).hashes))
+    return {kind: {h for h, n in c.items() if n > limit} for kind, c in counts.items()}
+
+
+def model_dir(release_dir: Path) -> Path | None:
+    """The source assignment beside a release (``<course>/source/<assignment>``), if any."""
+    folder = Path(release_dir).parent.parent / "source" / Path(release_dir).name
+    return folder if folder.is_dir() else None
+
+
 def similarity_pairs(submissions: Path, release_dir: Path,
-                     students: Iterable[str] | None = None, *, views: int = TOP) -> list[Pair]:
+                     students: Iterable[str] | None = None, *, views: int = TOP,
+                     source_dir: Path | None = None) -> list[Pair]:
     """Every pair of students with a score above 0, per compared notebook, highest first.
 
     ``submissions`` holds ``<student>/midterm/<notebook>.ipynb`` (the pipeline's staged copy).
     A missing or unreadable notebook is left out of that notebook's comparisons. The first
-    ``views`` pairs carry their matching cells side by side.
+    ``views`` pairs carry their matching cells side by side. The release's stubs and the
+    model answers of ``source_dir`` (default: the source beside the release) are discounted.
     """
+    source_dir = source_dir or model_dir(release_dir)
     if students is None:
         students = sorted(p.name for p in submissions.iterdir() if p.is_dir()) \
             if submissions.is_dir() else []
@@ -195,6 +229,9 @@ def similarity_pairs(submissions: Path, release_dir: Path,
             continue
         release = read_notebook(release_dir / f"{notebook}.ipynb")
         stub, released = boilerplate(release), answer_sources(release)
+        if source_dir is not None and (source_dir / f"{notebook}.ipynb").is_file():
+            key = boilerplate(read_notebook(source_dir / f"{notebook}.ipynb"))
+            stub = {kind: stub[kind] | key.get(kind, set()) for kind in stub}
         docs: dict[str, dict[str, Document]] = {}
         for student in students:
             try:
@@ -202,14 +239,16 @@ def similarity_pairs(submissions: Path, release_dir: Path,
             except NotebookError:
                 continue
             docs[student] = documents(nb, released)
-        prints = {s: {kind: fingerprint(doc, kind, stub[kind]) for kind, doc in d.items()}
-                  for s, d in docs.items()}
+        common = common_hashes(docs, common_limit(len(docs)))
+        prints = {s: {kind: fingerprint(doc, kind, stub[kind] | common[kind])
+                      for kind, doc in d.items()} for s, d in docs.items()}
         inputs[notebook] = (docs, prints)
         for a, b in itertools.combinations(sorted(docs), 2):
             pair = compare(notebook, a, b, docs[a], docs[b], prints[a], prints[b])
             if pair.score > 0:
                 pairs.append(pair)
-    pairs.sort(key=lambda p: (-p.score, p.notebook, p.student_a, p.student_b))
+    # equal scores: the pair sharing more cells first (a whole notebook before one function)
+    pairs.sort(key=lambda p: (-p.score, -len(p.cells), p.notebook, p.student_a, p.student_b))
     for i, p in enumerate(pairs[:views]):
         docs, prints = inputs[p.notebook]
         a, b = p.student_a, p.student_b
@@ -229,23 +268,49 @@ def write_similarity_csv(pairs: Iterable[Pair], path: Path) -> Path:
     return path
 
 
+#: matching cells shown open under a pair; the rest are behind a click
+SHOWN_CELLS = 1
+
+
+def _side(p: Pair, gid: str, left: str, right: str) -> str:
+    return (f"<table class='side'><tr><th colspan='2'>{html.escape(gid)}</th></tr>"
+            f"<tr><th>{html.escape(p.student_a)}</th><th>{html.escape(p.student_b)}</th></tr>"
+            f"<tr><td><pre>{left}</pre></td><td><pre>{right}</pre></td></tr></table>")
+
+
+def _marked(view: tuple[str, str, str]) -> int:
+    """How much of a cell pair is marked as copied (to show the most telling cell first)."""
+    return view[1].count("<mark>") + view[2].count("<mark>")
+
+
 def similarity_html(pairs: list[Pair], top: int = TOP) -> str:
-    """The report's section: the ``top`` pairs, each with its matching cells side by side."""
+    """The report's section: the ``top`` pairs, each folded to its matching cells.
+
+    A pair is one line (students, notebook, score, the cells that match); under it, its most
+    copied matching cell side by side, and the other matching cells behind a click. Cells
+    that do not match are not shown (``similarity.csv`` lists every pair).
+    """
     intro = ("<h2>Similar answers (evidence for a person to judge)</h2>"
              "<p>Pairs of students whose answers to a notebook share the most code or text "
-             "after renaming, comments and the release's stubs are discounted (copydetect, "
-             "MOSS-style winnowing). This never changes a score. All pairs are in "
-             "<code>similarity.csv</code>.</p>")
+             "after renaming, comments, the release's stubs and the model answers are "
+             "discounted (copydetect, MOSS-style winnowing). Each pair shows only the cells "
+             "that match, the most copied one first; click for the others. This never "
+             "changes a score. All pairs are in "
+             '<a href="similarity.csv"><code>similarity.csv</code></a>.</p>')
     if not pairs:
-        return intro + "<p>No pair of answers shares anything beyond the release's stubs.</p>"
+        return intro + ("<p>No pair of answers shares anything beyond the release's stubs "
+                        "and the model answers.</p>")
     blocks = [intro]
     for p in pairs[:top]:
+        views = sorted(p.views, key=lambda v: -_marked(v))
         blocks.append(
             f"<h3>{html.escape(p.student_a)} and {html.escape(p.student_b)}: "
-            f"{html.escape(p.notebook)}, score {p.score:.2f}</h3>")
-        for gid, left, right in p.views:
-            blocks.append(
-                f"<table class='side'><tr><th colspan='2'>{html.escape(gid)}</th></tr>"
-                f"<tr><th>{html.escape(p.student_a)}</th><th>{html.escape(p.student_b)}</th></tr>"
-                f"<tr><td><pre>{left}</pre></td><td><pre>{right}</pre></td></tr></table>")
+            f"{html.escape(p.notebook)}, score {p.score:.2f}</h3>"
+            f"<p class='stats'>matching cells: {html.escape(', '.join(p.cells))}</p>")
+        blocks += [_side(p, *v) for v in views[:SHOWN_CELLS]]
+        rest = views[SHOWN_CELLS:]
+        if rest:
+            blocks.append(f"<details><summary>{len(rest)} more matching "
+                          f"cell{'s' if len(rest) > 1 else ''}</summary>"
+                          + "".join(_side(p, *v) for v in rest) + "</details>")
     return "".join(blocks)

@@ -9,7 +9,7 @@ those tools are not found, or worse, a different installation's copies are.
 :func:`use_interpreter_tools` puts the folder where this interpreter's console scripts live
 (``.venv/bin``, a conda env's ``bin``) first on ``PATH`` of the current process, so every
 subprocess started afterwards (nbgrader's ``alembic``, kernels, Dask workers, the
-second pass) finds the same installation. It runs when :mod:`cs230_grading` is imported,
+scoring pass) finds the same installation. It runs when :mod:`cs230_grading` is imported,
 and ``nbgrader_config.py`` calls it too, which covers every nbgrader app and the Jupyter
 server extensions (formgrader, Validate) that load the course's configuration.
 """

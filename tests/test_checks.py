@@ -124,7 +124,7 @@ def test_a_named_mistake_travels_as_its_id_through_pickling() -> None:
     with pytest.raises(GradingError) as err:
         check_close(np.array([-1.0]), np.array([1.0]), "w", mistakes=[(sign, np.array([-1.0]))])
     assert err.value.mistakes == ("q9.sign_flip",)
-    again = pickle.loads(pickle.dumps(err.value))  # the second pass and Dask pickle errors
+    again = pickle.loads(pickle.dumps(err.value))  # Dask pickles errors
     assert again.mistakes == ("q9.sign_flip",) and str(again) == str(err.value)
     assert pickle.loads(pickle.dumps(sign)).id == "q9.sign_flip"
     assert MISTAKES["q9.sign_flip"] == "the sign is flipped."

@@ -6,7 +6,7 @@
   expected scores derived from the metadata and the split (``Variant.expected_scores``);
 * the strict switch (``CS230_CARRY_FORWARD=0``) restores all-or-nothing parts and the
   student's own helpers;
-* the out-of-kernel pass scores a partial part the same way and keeps what the check said;
+* the scoring pass scores a partial part the same way and keeps what the check said;
 * the swap is for grading only: the student's functions are back afterwards.
 """
 
@@ -223,7 +223,7 @@ def test_student_functions_are_back_after_grading() -> None:
     assert ns6["normalize_channels"] is mine
 
 
-# --- the out-of-kernel pass scores the same way ---------------------------------------------------
+# --- the scoring pass scores the same way ---------------------------------------------------
 class _Space:
     """The part of StudentNamespace that run_check uses, over an in-process namespace."""
 
@@ -238,7 +238,7 @@ class _Space:
         return self.ns
 
 
-def test_second_pass_scores_a_partial_part_like_the_kernel() -> None:
+def test_scoring_a_partial_part_matches_calling_the_check_directly() -> None:
     variant = next(v for v in q3_variants.VARIANTS if v.name == "no_bias")
     ns = _namespace("q3_conv_architectures", variant.answers)
     expected = variant.expected_scores()
@@ -296,7 +296,7 @@ def test_part_vii_carries_forward_only_a_clear_choice() -> None:
 # --- named mistakes as data (issue 18) ------------------------------------------------------------
 @pytest.mark.parametrize("notebook", sorted(VARIANTS))
 def test_each_variant_records_exactly_its_named_mistakes(notebook: str) -> None:
-    """The out-of-kernel pass's record of named mistakes, per part, is what the variant's
+    """The scoring pass's record of named mistakes, per part, is what the variant's
     phrases name (``Variant.expected_mistakes``): its mistake where it costs points, and no
     second record where the error is carried forward."""
     points = _points(notebook)

@@ -73,7 +73,7 @@ def serial(pristine: Path) -> dict:
 
 @pytest.fixture(autouse=True)
 def _nbgrader_only(monkeypatch) -> None:
-    """Compare with plain nbgrader: the out-of-kernel pass (issue 8) is tested on its own."""
+    """Compare with plain nbgrader: the scoring pass is tested on its own."""
     monkeypatch.setenv("CS230_SECOND_PASS", "0")
 
 

@@ -125,7 +125,7 @@ def test_only_the_served_folder_uses_the_fork_server(tmp_path: Path, served: Pat
     assert parent == 1, "a kernel outside the served folder must start in its own sandbox"
 
 
-def test_the_second_pass_runner_is_forked_without_the_kit(served: Path) -> None:
+def test_the_scoring_runner_is_forked_without_the_kit(served: Path) -> None:
     from cs230_grading.grading.student_process import StudentProcess
     from cs230_grading.sandbox.runner import decode
 

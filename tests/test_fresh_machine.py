@@ -5,7 +5,9 @@ bare system ``PATH``), in a scratch copy of the course, so nothing installed out
 ``.venv`` (a global ``alembic``, a Jupyter under ``$HOME``) can stand in for a missing step.
 
 * ``cs230-grade demo`` writes the sample class, grades it, and exports grades whose totals
-  are derived from the sample plan; ``cs230-grade report`` rebuilds the reports;
+  are derived from the sample plan; ``cs230-grade report`` rebuilds the reports; in a
+  fresh clone of the repository, ``git status`` shows nothing afterwards (everything a run
+  writes is ignored by git);
 * a broken source notebook stops ``cs230-grade run`` with one line naming it, while
   ``release/`` and ``reports/`` stay byte for byte as they were;
 * ``nbgrader`` creates a new gradebook (nbgrader runs ``alembic`` by name for that);
@@ -34,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from cs230_grading.course import RELEASE_STAGING, Course
+from cs230_grading.course import RELEASE_STAGING, REPO_ROOT, Course
 from cs230_grading.samples import expected_mistakes, expected_scores, sample_plan
 
 BROKEN = "q3_conv_architectures"
@@ -52,10 +54,23 @@ def tree_digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _is_git_checkout(folder: Path) -> bool:
+    proc = subprocess.run(["git", "-C", str(folder), "rev-parse", "--git-dir"],
+                          capture_output=True, check=False)
+    return proc.returncode == 0
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, venv_bin, newcomer_env):
-    """``.venv/bin/cs230-grade demo`` in a scratch copy of the course, as a newcomer."""
-    course = Course.scratch(tmp_path_factory.mktemp("course"))
+    """``.venv/bin/cs230-grade demo`` in a fresh clone of the repository (its committed
+    state), as a newcomer; in a scratch copy of the course when this is no git checkout."""
+    folder = tmp_path_factory.mktemp("course")
+    if _is_git_checkout(REPO_ROOT):
+        subprocess.run(["git", "clone", "--quiet", str(REPO_ROOT), str(folder / "clone")],
+                       check=True, capture_output=True)
+        course = Course(folder / "clone")
+    else:
+        course = Course.scratch(folder)
     proc = run([venv_bin / "cs230-grade", "demo"], newcomer_env, course.root)
     return course, proc
 
@@ -78,11 +93,26 @@ def test_demo_grades_the_sample_class_with_nothing_activated(demo) -> None:
         assert got[student] == pytest.approx(notebooks), student
     for name in ("report.html", "rubric.md", "scores_by_question.csv"):
         assert (course.root / "reports" / name).is_file(), name
-    assert "Nothing needs attention." in proc.stdout
+    # the sample class leaves hand grading and unaffirmed honour codes to the staff
+    pending = sum(score is None for nbs in plan.values() for variant in nbs.values()
+                  for score in variant.expected_scores(course.source_dir).values())
+    assert pending and f"{pending} answers to grade by hand" in proc.stdout
+    assert "Nothing needs attention." not in proc.stdout
     # what the class got wrong: every named mistake in the samples, counted per student
     mistakes = csv.DictReader((course.root / "reports" / "mistakes.csv").open())
     assert {(r["notebook"], r["grade_id"], r["mistake_id"]): set(r["student_ids"].split())
             for r in mistakes} == expected_mistakes(plan)
+
+
+def test_the_demo_leaves_the_course_folder_clean(demo) -> None:
+    """Everything ``cs230-grade demo`` writes is ignored by git (README's first command)."""
+    course, proc = demo
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    if not (course.root / ".git").exists():
+        pytest.skip(f"{REPO_ROOT} is not a git checkout: nothing to compare with")
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                            cwd=course.root, capture_output=True, text=True, check=True)
+    assert status.stdout == "", status.stdout
 
 
 def test_report_rebuilds_with_nothing_activated(demo, venv_bin, newcomer_env) -> None:
@@ -177,3 +207,4 @@ def test_jupyter_lab_formgrader_and_validate_with_nothing_activated(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+

@@ -25,7 +25,7 @@ CLASS = ("sample-blank", "sample-partial")  # "No response." comments; scores, m
 
 @pytest.fixture(autouse=True)
 def _nbgrader_only(monkeypatch) -> None:
-    """Compare with plain nbgrader: the out-of-kernel pass (issue 8) is tested on its own."""
+    """Compare with plain nbgrader: the scoring pass is tested on its own."""
     monkeypatch.setenv("CS230_SECOND_PASS", "0")
 
 

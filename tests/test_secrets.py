@@ -4,7 +4,7 @@ A secret variable is planted in the grader's environment and a password in the P
 gradebook URL; a student's submission then looks for them every way it can from inside a
 grading kernel: it prints ``os.environ``, reads ``/proc/*/environ`` and ``/proc/*/cmdline``,
 lists its open file descriptors and its working folder, and smuggles its environment into
-an answer, whose check message (in the kernel and in the out-of-kernel pass) might echo it.
+an answer, whose check message (in the scoring pass) might echo it.
 After grading on the default path and on the cluster path, neither the secret nor the
 password may appear in any autograded notebook, feedback file or report.
 

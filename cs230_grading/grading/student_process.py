@@ -263,7 +263,7 @@ class StudentNamespace:
                     self.process.start()
                     raise CheckOutOfTime from None
                 self.skip.add(index)
-                self.events.append(f"cell {label}: {exc}; skipped in the out-of-kernel pass")
+                self.events.append(f"cell {label}: {exc}; skipped in the scoring pass")
                 self.process.start()
                 return self.load()
         self.loaded = True

@@ -2,7 +2,7 @@
 
 Two kinds of process run student code: the Jupyter kernel that nbgrader starts for each
 notebook (:mod:`cs230_grading.sandbox.kernel` plugs into nbgrader's ``Execute``), and the
-student half of the out-of-kernel pass (:mod:`cs230_grading.sandbox.runner`). Both start
+student half of the scoring pass (:mod:`cs230_grading.sandbox.runner`). Both start
 through :func:`wrap_command`, which puts the command inside
 
 * ``bwrap`` (bubblewrap), when it works here: a read-only view of ``/``, a private ``/tmp``,

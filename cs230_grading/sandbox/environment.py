@@ -1,6 +1,6 @@
 """The whole environment of a process that runs student code: an allow-list.
 
-A grading kernel, the student half of the out-of-kernel pass and ``cs230-selfgrade``'s
+A grading kernel, the student half of the scoring pass and ``cs230-selfgrade``'s
 kernels start from this list, never from the grader's environment: whatever a student's
 code prints (``os.environ``, ``/proc/self/environ``) ends up in the autograded notebook and
 the feedback that students receive, so the gradebook URL (with a PostgreSQL password), the

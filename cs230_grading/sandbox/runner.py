@@ -1,4 +1,4 @@
-"""The student half of the out-of-kernel pass, and the wire format both halves speak.
+"""The student half of the scoring pass, and the wire format both halves speak.
 
 This file runs *inside the sandbox* as ``python -I -c <this source> RFD WFD FOLDER``: it
 imports nothing from ``cs230_grading`` (which the sandbox hides, answer key included), runs

@@ -3,7 +3,7 @@
 This file runs *inside the sandbox* as ``python [-I] -c <this source> FD UID PRELOAD DIRS``.
 It imports the modules every child needs (``PRELOAD``: for kernels ipykernel, NumPy,
 matplotlib and the hidden tests' graders, ``module:function`` also calling a grader's warm-up;
-for the out-of-kernel pass's runners NumPy and matplotlib only) once, runs no student code,
+for the scoring pass's runners NumPy and matplotlib only) once, runs no student code,
 and then serves requests from the grading process, one JSON line each, on the Unix socket
 ``FD`` (which can carry file descriptors):
 
