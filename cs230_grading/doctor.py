@@ -105,8 +105,10 @@ def checks() -> list[Check]:
     return found
 
 
-def run(out: TextIO = sys.stdout) -> int:
-    """Print every check; 0 when every layer works, 1 when one is missing."""
+def run(out: TextIO | None = None) -> int:
+    """Print every check (to ``out``, default the current stdout); 0 when every layer works,
+    1 when one is missing."""
+    out = out or sys.stdout
     found = checks()
     for check in found:
         print(check.line(), file=out)

@@ -98,9 +98,15 @@ def clean_html(markup: str) -> str:
     return _cleaner.clean(markup)
 
 
+#: a comment as html5lib serialises it (its text cannot hold "-->")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
 def is_inert(markup: str) -> bool:
-    """True when cleaning ``markup`` would change nothing (both parse it as HTML5 does)."""
-    return _cleaner.clean(markup) == _normaliser.linkify(markup)
+    """True when cleaning ``markup`` would change nothing but drop its HTML comments (both
+    parse it as HTML5 does; a comment runs nothing, such as the generated-table markers of the
+    cover)."""
+    return _cleaner.clean(markup) == _COMMENT.sub("", _normaliser.linkify(markup))
 
 
 @functools.lru_cache(maxsize=4096)

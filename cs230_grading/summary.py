@@ -2,7 +2,7 @@
 
 Everything here is derived from the gradebook's grades and the findings of the run: who was
 graded, who was not and why, what awaits hand grading (items per part), who did not affirm
-the honour code, who is suspected of tampering, whose grading crashed, who was late, and the
+the honour code, whom the static scan flagged, whose grading crashed, who was late, and the
 mean and median of the totals that are final (a total with a pending part is not one).
 
 "Needs attention" is true when anything is left to do: an error, hand grading pending, or
@@ -29,7 +29,6 @@ from .findings import (
     LIMIT,
     NOT_A_STUDENT,
     SCAN,
-    TAMPERING,
     Group,
     count,
     group_findings,
@@ -79,7 +78,6 @@ class ClassSummary:
     class_problems: list[str]
     #: grade id of a hand-graded part -> students whose answer awaits a grade
     awaiting: dict[str, list[str]]
-    tampering: list[str]
     crashed: list[str]
     late: list[str]
     time_budget: list[str]
@@ -136,7 +134,6 @@ def summarise(grades: ClassGrades, findings: Sequence[Finding]) -> ClassSummary:
         not_graded=not_graded,
         class_problems=[f.line() for f in findings if f.student in NOT_A_STUDENT],
         awaiting=awaiting,
-        tampering=students_with(groups, TAMPERING),
         crashed=students_with(groups, CRASHED),
         late=[s.student for s in grades.late],
         time_budget=students_with(groups, BUDGET),
@@ -182,7 +179,7 @@ def summary_lines(summary: ClassSummary, formgrader: str | None = None) -> list[
     if summary.honour_code:
         lines.append(f"Honour code not affirmed: {len(summary.honour_code)} "
                      f"({_names(summary.honour_code)}).")
-    for label, students in (("Tampering suspected", summary.tampering),
+    for label, students in (("Flagged by the static scan (evidence only)", summary.static_scan),
                             ("Crashed", summary.crashed),
                             ("Late", summary.late),
                             ("Out of a time budget (cells not run scored 0)",

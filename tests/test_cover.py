@@ -120,7 +120,8 @@ def test_report_lists_the_warning_as_a_note(tmp_path: Path) -> None:
     notes = page.split("<h2>Notes</h2>")[1].split("<h2>")[0]
     assert "bob/q0_cover" in notes and "not affirmed" in notes
     attention = page.split("<h2>Needs attention</h2>")[1].split("<h2>")[0]
-    assert "bob" not in attention
+    assert "Honour code not affirmed: 1 student (bob)" in attention  # counted, not repeated
+    assert "not set to the statement" not in attention
 
 
 # --- the cover's generated table (cs230_grading/exam_text.py) ------------------------------------

@@ -200,10 +200,12 @@ def test_switch_values(monkeypatch, value: str, on: bool) -> None:
     assert credit.carry_forward() is on
 
 
-def test_switch_reaches_the_grading_kernel_and_the_config() -> None:
+def test_switch_is_the_graders_and_the_configs() -> None:
+    """The switch is read where the checks run (the grading process, which loads
+    nbgrader_config.py); the kernel holds no key and is not given it."""
     from cs230_grading.sandbox.environment import student_environment
 
-    assert student_environment({credit.ENV: "0"})[credit.ENV] == "0"
+    assert credit.ENV not in student_environment({credit.ENV: "0"})
     config = (REPO_ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
     assert "CARRY_FORWARD_ERRORS = True" in config and credit.ENV in config
     assert "CARRY_FORWARD_ERRORS = False" in (REPO_ROOT / "README.md").read_text(encoding="utf-8")

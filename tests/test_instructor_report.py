@@ -19,7 +19,7 @@ import pytest
 from adversarial.attacks import Q3, attacks, write_submission
 
 from cs230_grading.course import NOTEBOOKS, Course, source_points
-from cs230_grading.findings import TAMPERING, group_findings, kind_of, terminal_lines
+from cs230_grading.findings import SCAN, TAMPERING, group_findings, kind_of, terminal_lines
 from cs230_grading.intake import Finding
 from cs230_grading.pipeline import run_pipeline
 from cs230_grading.report import write_report
@@ -87,7 +87,9 @@ def test_summary_numbers_are_the_derived_ones(run) -> None:
     assert {s.student: s.total for s in result.grades.students} == pytest.approx(totals)
     assert cards["graded"] == str(len(totals))
     assert cards["not graded"] == "0" and cards["late"] == "0"
-    assert cards["tampering suspected"] == "1" and cards["crashed"] == "1"
+    scanned = sorted({f.student for f in result.findings if kind_of(f) == SCAN})
+    assert TAMPERER in scanned  # evidence for a person; its score is the grader's anyway
+    assert cards["flagged by the static scan"] == str(len(scanned)) and cards["crashed"] == "1"
     final = _complete(course, plan, totals)
     assert 0 < len(final) < len(totals)  # sample-full's Q2 waits for a TA
     assert cards["mean total"] == f"{statistics.fmean(final.values()):.1f}"
@@ -95,7 +97,7 @@ def test_summary_numbers_are_the_derived_ones(run) -> None:
     items = _manual_items(course, plan)
     assert items > 0 and f"awaiting hand grading ({items} items)" in result.report.read_text()
     summary = summarise(result.grades, result.findings)
-    assert summary.tampering == [TAMPERER] and summary.crashed == [CRASHER]
+    assert sorted(summary.static_scan) == scanned and summary.crashed == [CRASHER]
 
 
 def test_each_student_and_kind_is_one_line_in_report_and_terminal(run) -> None:
@@ -111,15 +113,11 @@ def test_each_student_and_kind_is_one_line_in_report_and_terminal(run) -> None:
         assert sum(re.match(rf"\[\w+\] {re.escape(student)}[/:]", ln) is not None
                    for ln in printed) == len(mine), (student, printed)
     assert len(shown) == len(printed) == sum(len(k) for k in kinds.values())
-    # the tamperer's many findings are one line, with the scores it changed summed
-    tampered = [f for f in result.findings if f.student == TAMPERER and kind_of(f) == TAMPERING]
-    assert len(tampered) > 1
-    before = sum(f.in_kernel or 0 for f in tampered)
-    kept = sum(f.outside or 0 for f in tampered)
-    line = f"kept the out-of-kernel scores, {kept:g} instead of {before:g}"
-    assert kept < before
-    assert sum(line in h for _, h in WHO.findall(page)) == 1
-    assert sum(line in ln for ln in printed) == 1
+    # the tamperer's static-scan hits are one line, evidence only (no score depends on it)
+    scan = [f for f in result.findings if f.student == TAMPERER and kind_of(f) == SCAN]
+    assert scan and all("no score depends on it" in f.message for f in scan)
+    assert sum("static scan" in h for who, h in WHO.findall(page)
+               if html.unescape(who).startswith(TAMPERER)) == 1
     assert str(result.report) in terminal
 
 

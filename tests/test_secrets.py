@@ -155,7 +155,8 @@ def test_allow_list_copies_only_what_it_names() -> None:
               "LANG": "en_GB.UTF-8", "PYTHONPATH": "/home/prof/secret-lib"}
     env = student_environment(grader)
     assert set(env) <= set(STUDENT_ENVIRONMENT)
-    assert env["CS230_PARTIAL_CREDIT"] == "1" and env["NBGRADER_EXECUTION"] == "autograde"
+    assert "CS230_PARTIAL_CREDIT" not in env  # a grading switch: the grader's, not the kernel's
+    assert env["NBGRADER_EXECUTION"] == "autograde"
     assert env["LANG"] == "en_GB.UTF-8" and env["HOME"] == "/tmp"
     assert "/home/prof" not in " ".join(env.values())
     assert SECRET not in " ".join(env.values()) and PASSWORD not in " ".join(env.values())

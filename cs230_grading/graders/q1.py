@@ -35,6 +35,9 @@ def check(question: str, ns: Mapping[str, Any]) -> float | None:
             f"`{name}` is not defined: write your answer to ({question}) in its answer cell, "
             f'for example `{name} = {{"i", "ii"}}`, and run that cell.'
         )
+    if ns[name] is None:  # released as `answer_x = None  # YOUR ANSWER HERE`
+        raise GradingError(f"`{name}` is not answered yet: set it to your options, for example "
+                           f'`{name} = {{"i", "ii"}}`.')
     partial = partial_credit()
     try:
         points = score(question, ns[name], partial=partial)

@@ -256,7 +256,7 @@ def verdict_outputs(outcome: CheckOutcome) -> list[NotebookNode]:
     outputs = [NotebookNode(output_type="stream", name="stdout", text="\n".join(lines) + "\n")]
     if outcome.points < outcome.max_points:
         outputs.append(NotebookNode(output_type="execute_result", execution_count=None,
-                                    metadata={}, data={"text/plain": f"{outcome.points:g}"}))
+                                    metadata={}, data={"text/plain": repr(float(outcome.points))}))
     return outputs
 
 
