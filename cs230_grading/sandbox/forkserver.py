@@ -53,10 +53,13 @@ ZYGOTE_SOURCE = "\n".join((Path(__file__).with_name(name)).read_text(encoding="u
                           for name in ("removal.py", "zygote.py"))
 #: Modules the zygote imports once for every kernel it forks (matplotlib.pyplot is left out:
 #: importing it would switch ipykernel's plot integration on in every notebook).
+#: jsonschema, jupyter_events and comm are what every kernel imports while it starts: loaded
+#: here, a forked kernel is ready in about 0.11 s instead of 0.20 s (measured side by side; the
+#: zygote imported them by the way while it still preloaded the graders).
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
            "ipykernel.debugger", "IPython.core.completer", "numpy", "matplotlib",
            "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.patches",
-           "PIL.Image")
+           "PIL.Image", "jsonschema", "jupyter_events", "comm", "ipykernel.comm")
 
 
 
