@@ -6,6 +6,7 @@ import copy
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
@@ -126,3 +127,11 @@ def strip_hidden_tests(source: str) -> str:
         if not hidden:
             kept.append(line)
     return "\n".join(kept)
+
+
+def insertion_index(source_order: list[Any], grade_id: str, present: list[Any]) -> int:
+    """Where a cell deleted from a submission goes back among the ``present`` ones (grade ids
+    or labels, in order): after the last of them that comes before it in ``source_order``
+    (the source notebook's grade ids), or first."""
+    before = source_order[:source_order.index(grade_id)]
+    return max((present.index(g) + 1 for g in before if g in present), default=0)

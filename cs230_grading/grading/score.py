@@ -37,7 +37,8 @@ from .. import credit
 from ..budget import NOT_RUN, current_clock
 from ..checks import recognised
 from ..folders import course_root_of
-from ..notebooks import NotebookError, nbgrader_meta, read_notebook
+from ..notebooks import NotebookError, insertion_index, nbgrader_meta, read_notebook
+from ..questions import ASSIGNMENT
 from .shortcuts import guarded_checks, is_not_attempted
 from .student_process import (
     CheckOutOfTime,
@@ -284,7 +285,7 @@ class ScoreParts(NbGraderPreprocessor):
             root = course_root_of(folder)
             if root is None:
                 raise NotebookError(f"no nbgrader_config.py above {folder}")
-            source_nb = read_notebook(root / "source" / info.get("assignment", "midterm")
+            source_nb = read_notebook(root / "source" / info.get("assignment", ASSIGNMENT)
                                       / f"{name}.ipynb")
             scored = score_notebook(name, nb, source_nb, folder, root)
         except Exception as exc:  # noqa: BLE001 - fail closed: 0 points, and say why
@@ -312,16 +313,13 @@ def restore_test_cells(nb: Any, source_nb: Any, grade_ids: set[str]) -> list[str
     present = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
     order = [nbgrader_meta(c).get("grade_id") for c in source_nb.cells]
     restored: list[str] = []
-    for index, cell in enumerate(source_nb.cells):
-        gid = order[index]
+    for gid, cell in zip(order, source_nb.cells, strict=True):
         if gid not in grade_ids or gid in present:
             continue
         ids = [nbgrader_meta(c).get("grade_id") for c in nb.cells]
-        before = [g for g in order[:index] if g in ids]
-        at = ids.index(before[-1]) + 1 if before else 0
         restored_cell = copy.deepcopy(cell)
         restored_cell.outputs, restored_cell.execution_count = [], None
-        nb.cells.insert(at, restored_cell)
+        nb.cells.insert(insertion_index(order, gid, ids), restored_cell)
         present.add(gid)
         restored.append(str(gid))
     return restored

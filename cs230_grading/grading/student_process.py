@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..notebooks import grade_cells, nbgrader_meta
+from ..notebooks import grade_cells, insertion_index, nbgrader_meta
 from ..sandbox import forkserver, private_paths, wrap_command
 from ..sandbox import runner as wire
 from ..sandbox.environment import student_environment
@@ -199,10 +199,8 @@ def notebook_cells(student_nb: Any, source_nb: Any) -> list[tuple[str, str]]:
     for gid, cell in locked.items():  # put deleted locked cells back
         if gid in seen or gid in skipped:
             continue
-        before = order[:order.index(gid)]
-        labels = [label for label, _ in cells]
-        at = max((labels.index(g) + 1 for g in before if g in labels), default=0)
-        cells.insert(at, (gid, cell.source))
+        cells.insert(insertion_index(order, gid, [label for label, _ in cells]),
+                     (gid, cell.source))
     return [(label, "\n".join("pass" if _MAGIC.match(ln) else ln
                               for ln in source.split("\n"))) for label, source in cells]
 
