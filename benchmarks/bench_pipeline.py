@@ -58,6 +58,7 @@ from nbgrader import preprocessors as _pp
 c.Autograde.autograde_preprocessors = [
     _pp.Execute, _pp.IgnorePattern, _ClearMetadata, _pp.LimitOutput, _pp.SaveAutoGrades,
     _pp.AssignLatePenalties, _pp.CheckCellMetadata]
+c.Exporter.optimistic_validation = False  # nbconvert's default: validate after each one
 """
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS", re.S)
 

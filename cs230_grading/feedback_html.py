@@ -70,8 +70,40 @@ def add_missing_alt(html: str) -> tuple[str, int]:
     return _IMG_TAG.sub(fix, html), added
 
 
+class KeptHighlight:
+    """nbconvert's :class:`~nbconvert.filters.highlight.Highlight2HTML`, remembering what it
+    rendered: most code cells of a feedback page (the exam's own code, the test cells) are the
+    same for every student, and Pygments took a fifth of a page's time to colour them again.
+
+    The result depends on the source, the language and, of the cell's metadata, only
+    ``magics_language`` (``nbconvert.filters.highlight._pygments_highlight``).
+    """
+
+    LIMIT = 4096
+
+    def __init__(self, highlight: Any) -> None:
+        self.highlight = highlight
+        self.kept: dict[tuple[str, str | None, str | None], str] = {}
+
+    def __call__(self, source: str, language: str | None = None,
+                 metadata: Any = None) -> str:
+        magics = metadata.get("magics_language") if isinstance(metadata, dict) else None
+        key = (source, language, None if magics is None else str(magics))
+        html = self.kept.get(key)
+        if html is None:
+            html = self.highlight(source, language, metadata)
+            if len(self.kept) >= self.LIMIT:
+                self.kept.clear()
+            self.kept[key] = html
+        return html
+
+
 class FeedbackHTMLExporter(HTMLExporter):
     """``HTMLExporter`` whose image ``alt`` texts are added without re-parsing the page."""
+
+    #: one kept highlighter per Pygments lexer (a notebook run without a kernel keeps the
+    #: release's language_info, which names none)
+    _kept_highlight: dict[str | None, KeptHighlight] | None = None
 
     def from_notebook_node(  # type: ignore[override]
         self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
@@ -79,8 +111,14 @@ class FeedbackHTMLExporter(HTMLExporter):
         # HTMLExporter.from_notebook_node up to its template render (nbconvert 7) ...
         langinfo = nb.metadata.get("language_info", {})
         lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-        highlight_code = self.filters.get(
-            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+        highlight_code = self.filters.get("highlight_code")
+        if highlight_code is None:  # nbconvert's, kept for every page of this exporter
+            if self._kept_highlight is None:
+                self._kept_highlight = {}
+            highlight_code = self._kept_highlight.get(lexer)
+            if highlight_code is None:
+                highlight_code = self._kept_highlight[lexer] = KeptHighlight(
+                    Highlight2HTML(pygments_lexer=lexer, parent=self))
         resources = self._init_resources(resources)
         filter_data_type = WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources)

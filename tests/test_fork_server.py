@@ -92,6 +92,18 @@ def test_nothing_a_notebook_leaves_reaches_the_next(served: Path) -> None:
     assert forkserver.current_server() is server, "the zygote was restarted between notebooks"
 
 
+def test_each_kernel_draws_its_own_random_numbers(served: Path) -> None:
+    """The zygote imports what kernels share, never a generator seeded at import: two
+    notebooks that draw without a seed get different numbers, as two fresh processes do."""
+    draw = "import random, numpy as np\nprint(np.random.rand(), random.random())"
+    first, second = _run(served, draw)[0], _run(served, draw)[0]
+    assert forkserver.current_server() is not None, "the kernels were not forked"
+    np_a, py_a = first.split()
+    np_b, py_b = second.split()
+    assert np_a != np_b, "two kernels drew the same NumPy numbers: the zygote seeded them"
+    assert py_a != py_b, "two kernels drew the same random.random(): the zygote seeded them"
+
+
 def test_a_kernel_cannot_reach_the_zygote(served: Path) -> None:
     probes, uid = _run(served, PROBE_PARENT)[0].rsplit(" ", 1)
     assert "allowed" not in probes, f"the kernel reached the zygote: {probes}"

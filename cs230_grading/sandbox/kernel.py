@@ -212,6 +212,8 @@ class SandboxedExecute(Execute):
         self._timer: NotebookTimer | None = None
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, retries: Any = None) -> Any:
+        if not any(c.cell_type == "code" and c.source.strip() for c in nb.cells):
+            return nb, resources  # nothing would run (Q2's written answers): no kernel
         self._dead = False
         self._output_used = {}
         name = str((resources or {}).get("unique_key") or "notebook")

@@ -152,16 +152,20 @@ def filter_file() -> Path | None:
     code = program()
     if code is None:
         return None
-    folder = Path(tempfile.mkdtemp(prefix="cs230-seccomp-"))
+    import atexit
+
+    from ..folders import claimed_folder, release_claim, sweep_dead_owners
+
+    # claimed by this process: a process killed before its atexit ran (a Dask worker its
+    # nanny killed) leaves a folder that the next process to need a filter removes
+    base = Path(tempfile.gettempdir())
+    sweep_dead_owners(base, "cs230-seccomp-")
+    folder = claimed_folder(base, f"cs230-seccomp-{os.getpid()}-")
     path = folder / "filter.bpf"
     path.write_bytes(code)
     path.chmod(0o444)
     folder.chmod(0o755)
-    import atexit
-
-    from .removal import remove_tree
-
-    atexit.register(remove_tree, folder)
+    atexit.register(release_claim, folder)
     return path
 
 

@@ -1,9 +1,9 @@
 """The fork server's sandboxed half: a process that imports, then forks fresh processes.
 
 This file runs *inside the sandbox* as ``python [-I] -c <this source> FD UID PRELOAD DIRS``.
-It imports the modules every child needs (``PRELOAD``: for kernels ipykernel, NumPy,
-matplotlib and the hidden tests' graders, ``module:function`` also calling a grader's warm-up;
-for the scoring pass's runners NumPy and matplotlib only) once, runs no student code,
+It imports the modules every child needs (``PRELOAD``: for kernels ipykernel, NumPy and
+matplotlib; for the scoring pass's runners NumPy and matplotlib only; ``module:function`` also
+calls a function of the module) once, runs no student code,
 and then serves requests from the grading process, one JSON line each, on the Unix socket
 ``FD`` (which can carry file descriptors):
 
