@@ -16,11 +16,6 @@ class Finding:
     #: what kind of finding, for the summary's counts and the grouping of the report
     #: ("time budget", ...; "" for others: see :func:`cs230_grading.findings.kind_of`)
     kind: str = ""
-    #: a score that changed: the part (grade id), the score before (None: it awaited a manual
-    #: grade) and the score kept
-    part: str = ""
-    in_kernel: float | None = None
-    outside: float | None = None
     #: evidence shown folded under the report's line (e.g. the static scan's lines)
     evidence: tuple[str, ...] = ()
 

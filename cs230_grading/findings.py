@@ -20,7 +20,6 @@ from .cover import COVER
 from .finding import Finding
 from .intake import SUSPECTED
 
-TAMPERING = "tampering suspected"
 CRASHED = "crashed"
 LIMIT = "resource limit"
 SCAN = "static scan"
@@ -28,7 +27,7 @@ SUBMISSION = "submission"
 HONOUR_CODE = "honour code"
 
 #: Every kind, in the order the report and the terminal list a student's groups.
-KINDS = (TAMPERING, CRASHED, SUBMISSION, BUDGET, LIMIT, SCAN, HONOUR_CODE)
+KINDS = (CRASHED, SUBMISSION, BUDGET, LIMIT, SCAN, HONOUR_CODE)
 
 #: Prefixes of the messages of a grading job that failed (pipeline, scoring pass).
 _CRASH_PREFIXES = ("grading failed", "scoring failed")
@@ -68,21 +67,10 @@ class Group:
         """Every evidence line of the group, once each."""
         return list(dict.fromkeys(e for f in self.findings for e in f.evidence))
 
-    def scores(self) -> tuple[float, float]:
-        """(in the kernel, kept) summed over the parts the out-of-kernel pass changed;
-        a part that awaited a manual grade in the kernel counts 0 there."""
-        changed = [f for f in self.findings if f.outside is not None]
-        return (sum(f.in_kernel or 0.0 for f in changed),
-                sum(f.outside or 0.0 for f in changed))
-
     def headline(self) -> str:
         """What happened, in one line (a single finding's own message when it says it)."""
         n = len(self.findings)
         where = count(len(self.notebooks), "notebook")
-        if self.kind == TAMPERING:
-            before, kept = self.scores()
-            return (f"tampering suspected in {where}: kept the out-of-kernel scores, "
-                    f"{kept:g} instead of {before:g} ({count(n, 'part')} changed)")
         if n == 1:
             return self.findings[0].message
         messages = list(dict.fromkeys(f.message for f in self.findings))
@@ -93,7 +81,7 @@ class Group:
         if self.kind == LIMIT:
             return f"hit a resource limit in {count(n, 'cell')} of {where}"
         if self.kind == SCAN:
-            return f"static scan flagged {where} (scores agree)"
+            return f"static scan flagged {where} (no score depends on it)"
         if self.kind == CRASHED:
             return (f"crashed in {where}: {self.findings[0].message} "
                     f"(+{count(n - 1, 'more line')})")

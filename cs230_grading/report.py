@@ -283,19 +283,8 @@ def _summary_section(s: ClassSummary) -> list[str]:
 
 # -- the findings ---------------------------------------------------------------------------
 def _evidence(group: Group) -> str:
-    """What is folded under a group's line: the changed scores, the scan, every line."""
+    """What is folded under a group's line: the static scan's lines, then every line."""
     parts: list[str] = []
-    changed = [f for f in group.findings if f.outside is not None]
-    if changed:
-        before, kept = group.scores()
-        rows = "".join(
-            f"<tr><td class='text'>{_e(f.notebook)}</td><td class='text'>{_e(f.part)}</td>"
-            f"<td>{'awaited a manual grade' if f.in_kernel is None else f'{f.in_kernel:g}'}"
-            f"</td><td>{f.outside:g}</td></tr>" for f in changed)
-        parts.append("<table><thead><tr><th>notebook</th><th>part</th><th>in the kernel</th>"
-                     f"<th>outside the kernel (kept)</th></tr></thead><tbody>{rows}"
-                     f"<tr><th colspan='2'>total</th><th>{before:g}</th><th>{kept:g}</th></tr>"
-                     "</tbody></table>")
     if group.evidence:
         parts.append("<p>Static scan of the submitted cells:</p><ul>" + "".join(
             f"<li><pre>{_e(line)}</pre></li>" for line in group.evidence) + "</ul>")

@@ -19,7 +19,7 @@ import pytest
 from adversarial.attacks import Q3, attacks, write_submission
 
 from cs230_grading.course import NOTEBOOKS, Course, source_points
-from cs230_grading.findings import SCAN, TAMPERING, group_findings, kind_of, terminal_lines
+from cs230_grading.findings import SCAN, group_findings, kind_of, terminal_lines
 from cs230_grading.intake import Finding
 from cs230_grading.pipeline import run_pipeline
 from cs230_grading.report import write_report
@@ -129,17 +129,15 @@ def _grades() -> ClassGrades:
     ])
 
 
-def _tampering(student: str, parts: list[tuple[str, str, float | None, float]]
-               ) -> list[Finding]:
-    scan = ("q3 cell 1 line 1: `get_ipython()...` (hooks into IPython)",)
-    return [Finding(student, f"{part}: changed", nb, "error", TAMPERING, part, before, after,
-                    scan) for nb, part, before, after in parts]
+def _scanned(student: str, notebooks: list[str]) -> list[Finding]:
+    """What the worker reports when the static scan flags a notebook (grading/outcome.py)."""
+    scans = [f"{nb} cell 1 line 1: `get_ipython()...` (hooks into IPython)" for nb in notebooks]
+    return [Finding(student, f"static scan: {scan}; no score depends on it", nb, "warning",
+                    SCAN, evidence=(scan,)) for nb, scan in zip(notebooks, scans, strict=True)]
 
 
 def test_groups_fold_a_students_findings_of_a_kind() -> None:
-    parts = [("q3", "q3_i_test", 2.0, 0.0), ("q3", "q3_ii_test", None, 0.0),
-             ("q6", "q6_a_test", 5.0, 1.0)]
-    findings = [*_tampering("ann", parts),
+    findings = [*_scanned("ann", ["q3", "q6"]),
                 Finding("ann", "missing notebook: scored 0", "q4"),
                 Finding("ann", "missing notebook: scored 0", "q5"),
                 Finding("bob", "grading failed: nbgrader failed"),
@@ -147,18 +145,15 @@ def test_groups_fold_a_students_findings_of_a_kind() -> None:
                 Finding("ann", "honour code is not affirmed", "q0_cover", "warning")]
     groups = group_findings(findings)
     assert [(g.student, g.kind) for g in groups] == [
-        ("ann", TAMPERING), ("ann", "submission"), ("ann", "honour code"),
+        ("ann", "submission"), ("ann", SCAN), ("ann", "honour code"),
         ("bob", "crashed"), ("carl", "submission")]
-    before = sum(p[2] or 0 for p in parts)
-    kept = sum(p[3] for p in parts)
-    assert groups[0].headline().startswith(
-        f"tampering suspected in 2 notebooks: kept the out-of-kernel scores, {kept:g} "
-        f"instead of {before:g}")
-    assert groups[0].evidence == list(findings[0].evidence)  # once, not per part
-    assert groups[1].line() == "[error] ann: missing notebook: scored 0 (2 notebooks: q4, q5)"
+    assert groups[1].headline() == "static scan flagged 2 notebooks (no score depends on it)"
+    assert groups[1].severity == "warning"
+    assert groups[1].evidence == [findings[0].evidence[0], findings[1].evidence[0]]  # once each
+    assert groups[0].line() == "[error] ann: missing notebook: scored 0 (2 notebooks: q4, q5)"
     assert terminal_lines(findings[-1:]) == [findings[-1].line()]  # a lone finding as before
     summary = summarise(_grades(), findings)
-    assert summary.not_graded == {"carl": [findings[6].message]}
+    assert summary.not_graded == {"carl": [findings[5].message]}
     assert summary.late == ["bob"] and summary.crashed == ["bob"]
     assert summary.awaiting == {"q2_a": ["ann", "bob"], "q2_b": ["ann"]}
 
@@ -168,7 +163,7 @@ def test_page_is_self_contained_and_links_feedback(tmp_path: Path) -> None:
     feedback = tmp_path / "feedback" / "ann" / "midterm"
     feedback.mkdir(parents=True)
     (feedback / f"{NOTEBOOKS[1]}.html").write_text("<p>feedback</p>")
-    page = write_report(_grades(), _tampering("ann", [("q3", "q3_i_test", 2.0, 0.0)]),
+    page = write_report(_grades(), _scanned("ann", ["q3"]),
                         reports).read_text()
     assert 'href="../feedback/ann/midterm/"' in page
     assert f'href="../feedback/ann/midterm/{NOTEBOOKS[1]}.html"' in page

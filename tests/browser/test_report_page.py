@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cs230_grading.course import NOTEBOOK_POINTS, NOTEBOOKS, REPO_ROOT
-from cs230_grading.findings import TAMPERING
+from cs230_grading.findings import SCAN
 from cs230_grading.intake import Finding
 from cs230_grading.report import write_report
 from cs230_grading.results import ClassGrades, StudentGrades
@@ -24,7 +24,7 @@ MARKUP = '<img src=x onerror="console.error(1)"><script>console.error(2)</script
 
 
 def _class() -> tuple[ClassGrades, list[Finding]]:
-    """Five students with different totals; one tampered with two parts of Q3."""
+    """Five students with different totals; the static scan flagged two notebooks of one."""
     students = []
     for i, name in enumerate(["dee", "ann", f"eve{MARKUP}", "cy", "bo"]):
         scores = {n: min(NOTEBOOK_POINTS[n], float((i * 7 + j * 3) % 11))
@@ -32,9 +32,9 @@ def _class() -> tuple[ClassGrades, list[Finding]]:
         students.append(StudentGrades(name, scores, ["q2_a"] if i % 2 else []))
     evil = students[2].student
     findings = [
-        Finding(evil, f"{gid}: in the kernel it scored 2, outside 0 {MARKUP}", NOTEBOOKS[3],
-                "error", TAMPERING, gid, 2.0, 0.0, (f"scan line {MARKUP}",))
-        for gid in ("q3_i_test", "q3_ii_test")
+        Finding(evil, f"static scan: hooks into IPython {MARKUP}; no score depends on it", nb,
+                "warning", SCAN, evidence=(f"{nb} cell 2 line 1: scan line {MARKUP}",))
+        for nb in (NOTEBOOKS[3], NOTEBOOKS[5])
     ]
     findings.append(Finding("ann", "honour code is not affirmed", NOTEBOOKS[0], "warning"))
     return ClassGrades(students), findings
@@ -74,13 +74,13 @@ def test_report_sorts_and_unfolds_offline(browser_context: Any, tmp_path: Path) 
         assert _totals(page) == expected[::-1]
         assert header.get_attribute("aria-sort") == "descending"
 
-        folded = page.locator("details.error").filter(has_text="tampering suspected")
+        folded = page.locator("details.warning").filter(has_text="static scan flagged")
         assert folded.count() == 1  # two findings, one line
-        evidence = folded.locator("table")
+        evidence = folded.locator("ul").first
         assert not evidence.is_visible()
         folded.locator("summary").click()
         assert evidence.is_visible() and folded.get_attribute("open") is not None
-        assert "q3_ii_test" in evidence.inner_text()
+        assert f"{NOTEBOOKS[5]} cell 2 line 1" in evidence.inner_text()
         assert MARKUP in folded.inner_text()  # student text shown as text
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
