@@ -20,6 +20,7 @@ from pathlib import Path
 from .course import CellGrade
 from .feedback import notes_lines
 from .feedback_labels import test_cell_labels
+from .grading.shortcuts import NOT_ATTEMPTED
 from .notebooks import grade_cells, nbgrader_meta, read_notebook
 from .questions import EXAM_POINTS, EXTRA_CREDIT, QUESTIONS
 
@@ -51,7 +52,8 @@ def raised(grade: CellGrade) -> bool:
 
 
 def status(grade: CellGrade, tried: bool = True) -> str:
-    """One or two words: passed, partial credit, failed, not answered, awaits a person."""
+    """One or two words: passed, partial credit, failed, not answered, not attempted (an
+    optional part left as released), awaits a person."""
     if not tried and not grade.score:
         return "not answered"
     if grade.score is None:
@@ -62,6 +64,8 @@ def status(grade: CellGrade, tried: bool = True) -> str:
         return "passed" if grade.auto else "graded"
     if not grade.auto:
         return "not answered"
+    if grade.score <= 0 and f": {NOT_ATTEMPTED} (" in grade.output:  # optional, left alone
+        return NOT_ATTEMPTED
     return "partial credit" if grade.score > 0 else "failed"
 
 

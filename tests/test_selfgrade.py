@@ -188,3 +188,28 @@ def test_solutions_end_with_q1_either_way_notes(tmp_path: Path) -> None:
 def _touch(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_an_optional_part_left_as_released_reads_not_attempted() -> None:
+    """The Q6 extra credit untouched scores 0 and says "not attempted", never "failed", and
+    the learner is not told to fix it; a wrong attempt at it still reads "failed"."""
+    import nbformat
+
+    from cs230_grading.course import CellGrade, cell_output_text
+    from cs230_grading.grading.score import CheckOutcome, verdict_outputs
+    from cs230_grading.selfgrade_report import fix_lines, status
+
+    def grade(message: str) -> CellGrade:
+        outcome = CheckOutcome("q6_numpy_attention", "q6_vectorized_test", 0.0, 5.0, message)
+        cell = nbformat.v4.new_code_cell("")
+        cell.outputs = verdict_outputs(outcome)
+        return CellGrade(outcome.notebook, outcome.grade_id, 0.0, 5.0, False, True,
+                         cell_output_text(cell))
+
+    left = grade("not attempted (extra credit, optional): attention_vectorized is left as "
+                 "released.")
+    wrong = grade("attention_vectorized(image, k, v) differs from the loop version.")
+    assert status(left) == "not attempted"
+    assert status(wrong) == "failed"
+    lines = fix_lines([left, wrong], {}, ["q6_numpy_attention"])
+    assert sum("q6_vectorized_test" in ln for ln in lines) == 1  # only the wrong attempt
