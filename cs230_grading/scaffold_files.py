@@ -111,14 +111,15 @@ def hidden_test_source() -> str:
 
 def test_cell_source(q: NewQuestion, part: Part) -> str:
     """Visible self-check (well-formedness only), the hidden test, then the assertion."""
-    if part.kind == "code":
-        visible = f"_ok, _why = collect({q.key}_tools.selfcheck_{part.name}, {part.name})"
+    if part.kind == "code":  # as the exam's code parts: one line naming what to fix
+        visible = (f'_ok, _why = part_check("{part.roman}", ({part.name}, "{part.roman}", '
+                   f"{q.key}_tools.selfcheck_{part.name}), echo=True)")
+        verdict = "assert _ok, _why"
     else:
         visible = f'_ok, _why = collect({q.key}_tools.selfcheck_{part.name}, globals())'
+        verdict = f'assert _ok, f"see the {CROSS} lines above: {{_why}}"'
     return ("# Visible self-check: well-formedness only. The grader's checks decide the grade.\n"
-            f"{visible}\n"
-            f"{hidden_test_source()}\n"
-            f'assert _ok, f"see the {CROSS} lines above: {{_why}}"')
+            f"{visible}\n{verdict}\n{hidden_test_source()}")
 
 
 # --- the notebook -------------------------------------------------------------------------------
@@ -186,7 +187,7 @@ def build_notebook(q: NewQuestion) -> NotebookNode:
         cells.append(authoring.locked_code(
             f"{q.key}_setup",
             f"import numpy as np\n\nimport {q.key}_tools\n"
-            "from selfcheck import collect  # noqa: F401"))
+            "from selfcheck import collect, part_check  # noqa: F401"))
     for part in q.parts:
         cells.append(authoring.locked_markdown(f"{q.key}_{part.roman}_text", part_text(part)))
         if part.kind == "written":
@@ -599,11 +600,20 @@ from __future__ import annotations
 import importlib
 import sys
 
+import pytest
+
 from cs230_grading.course import REPO_ROOT
 from cs230_grading.reference import {q.reference} as ref
 
 sys.path.insert(0, str(REPO_ROOT / "source" / "midterm"))
 tools = importlib.import_module("{q.key}_tools")
 collect = importlib.import_module("selfcheck").collect
+
+
+@pytest.fixture(autouse=True)
+def as_validate_runs_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under nbgrader (Validate, autograde) an answer not written yet fails its check;
+    interactively the check lets Run All go on (selfcheck.unanswered_fails)."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
 {"".join(cases)}
 '''

@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import importlib.util
+import io
 import shutil
 import subprocess
 import sys
@@ -369,10 +371,19 @@ def test_the_browser_row_is_wrong_whatever_the_real_signature(tmp_path: Path) ->
         for part, wrong_value in (("running_mean", None), ("true_claims", {"v"})):
             assert not collect(getattr(tools, f"selfcheck_{part}"), {part: wrong_value},
                                echo=False).ok
+        # the test cell's visible lines, as the exam's code parts: the crosses are printed
+        # (echo) and the assertion names the part and the function to fix
+        test_source = grade_cells(scaffold.build_notebook(q))[test_id].source
+        visible = test_source.split("### BEGIN HIDDEN TESTS")[0]
+        namespace.update(q7_tools=tools, part_check=importlib.import_module(
+            "selfcheck").part_check)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), pytest.raises(AssertionError) as failed:
+            exec(visible, namespace)  # noqa: S102 - the scaffold's own test cell
+        assert phrase in printed.getvalue()
+        assert str(failed.value).startswith("part i: fix batchnorm_forward")
     finally:
         sys.path[:2] = []
-    test_source = grade_cells(scaffold.build_notebook(q))[test_id].source
-    assert f"see the {phrase} lines above" in test_source
 
 
 def test_a_written_only_question_has_no_grader_and_its_row_says_so() -> None:
