@@ -282,6 +282,55 @@ def test_every_bwrap_sandbox_loads_the_filter(tmp_path):
     assert {k for k, v in got.items() if v == "EPERM"} == DENIED, (got, proc.stderr)
 
 
+PIPE_ON_9 = r"""
+import json, os, sys
+from pathlib import Path
+from cs230_grading.grading.student_process import StudentProcess
+
+folder = Path(sys.argv[1])
+warm = StudentProcess(folder, folder.parent, timeout=30)  # the one-time probes' pipes first
+warm.start()
+warm.request({"op": "ping"}, 30)
+warm.stop()
+held = []
+while True:  # occupy every descriptor below 9: the runner's next pipe is on 9
+    fd = os.open(os.devnull, os.O_RDONLY)
+    if fd >= 9:
+        os.close(fd)
+        break
+    held.append(fd)
+pipes = []
+real_pipe = os.pipe
+os.pipe = lambda: pipes.append(real_pipe()) or pipes[-1]
+process = StudentProcess(folder, folder.parent, timeout=30)
+process.start()
+try:
+    reply = process.request({"op": "ping"}, 30)
+except Exception as exc:
+    reply = {"failed": str(exc), "why": process.exit_description()}
+process.stop()
+print(json.dumps({"pipes": pipes, "reply": reply}))
+"""
+
+
+@BWRAP
+@pytest.mark.skipif(platform.machine() not in seccomp.ARCHES, reason="no filter here")
+def test_the_filter_never_takes_a_descriptor_the_runner_is_handed(tmp_path):
+    """The shell opens the seccomp filter for bwrap on a descriptor (9): when the scoring
+    runner's pipe was 9 too, the runner lost it, and every part of the notebook scored 0
+    ("the student process exited with status 1"). Run in a fresh process, where the pipe
+    can be made to land on 9."""
+    folder = tmp_path / "autograded" / "student" / "midterm"
+    folder.mkdir(parents=True)
+    tmp_path.chmod(0o755)
+    proc = subprocess.run([sys.executable, "-c", PIPE_ON_9, str(folder)], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert 9 in got["pipes"][0], f"the case did not happen: the pipes were {got['pipes']}"
+    assert got["reply"].get("ename") == "WireError", got["reply"]  # it answered: pipes intact
+
+
 @BWRAP
 def test_a_key_one_notebook_plants_never_reaches_the_next(served, monkeypatch):
     """With the filter switched off, the user namespace alone keeps keyrings apart."""

@@ -84,7 +84,8 @@ class StudentProcess:
                 cmd = wrap_command(
                     [sys.executable, "-I", "-c", RUNNER_SOURCE, str(to_runner_r),
                      str(from_runner_w), str(self.folder)],
-                    kind="runner", cwd=self.folder, readable=[self.folder], hidden=hidden)
+                    kind="runner", cwd=self.folder, readable=[self.folder], hidden=hidden,
+                    pass_fds=(to_runner_r, from_runner_w))
                 self.proc = subprocess.Popen(
                     cmd, cwd=self.folder, env=env, stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

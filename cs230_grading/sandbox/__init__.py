@@ -214,13 +214,15 @@ def bwrap_args(*, writable: Sequence[Path], readable: Sequence[Path], hidden: Se
 def wrap_command(cmd: Sequence[str], *, kind: str, cwd: Path, limits: Limits | None = None,
                  writable: Sequence[Path] = (), readable: Sequence[Path] = (),
                  hidden: Sequence[Path] = (), mode: str | None = None,
-                 fork_server: bool = False) -> list[str]:
+                 fork_server: bool = False, pass_fds: Sequence[int] = ()) -> list[str]:
     """``cmd`` run under the sandbox: bwrap (if in force), then the rlimit launcher.
 
     ``fork_server``: ``cmd`` is the fork server (:mod:`cs230_grading.sandbox.zygote`), bwrap
     only. Started as root, it keeps root and the capabilities it needs to drop its children
     to the unprivileged uid, to kill every process of the sandbox and to empty its folders;
     its sandbox also gets a POSIX message-queue folder, which it empties between children.
+    ``pass_fds``: the descriptors the command is handed (the seccomp filter is opened on
+    another one).
     """
     mode = mode or effective_mode()
     if mode == "off":
@@ -256,10 +258,11 @@ def wrap_command(cmd: Sequence[str], *, kind: str, cwd: Path, limits: Limits | N
             for cap in FORK_SERVER_CAPS:
                 extra += ["--cap-add", cap]
     if not fork_server and seccomp_in_force():  # the fork server's children load it themselves
-        extra += seccomp.bwrap_options()
+        fd = seccomp.filter_fd(pass_fds)
+        extra += seccomp.bwrap_options(fd)
         return seccomp.bwrap_wrapper([*bwrap_args(writable=writable, readable=readable,
                                                   hidden=hidden, cwd=cwd, mkdirs=mkdirs,
-                                                  extra=extra), *launcher])
+                                                  extra=extra), *launcher], fd)
     return [*bwrap_args(writable=writable, readable=readable, hidden=hidden, cwd=cwd,
                         mkdirs=mkdirs, extra=extra), *launcher]
 

@@ -23,6 +23,7 @@ import os
 import platform
 import struct
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 #: Denied system calls and why (Docker's default profile; see docs/security.md).
@@ -169,22 +170,37 @@ def filter_file() -> Path | None:
     return path
 
 
-#: the file descriptor the filter is handed to bwrap on
+#: the file descriptor the filter is handed to bwrap on, unless the command is handed that
+#: one itself (a pipe of the scoring runner's, say): then the next free one of :data:`FDS`
 FD = 9
+#: the shell opens the filter with a redirection, and /bin/sh (dash) redirects 0 to 9 only
+FDS = (9, 8, 7, 6, 5, 4, 3)
 
 
-def bwrap_wrapper(bwrap_cmd: list[str]) -> list[str]:
-    """``bwrap_cmd`` (starting with bwrap), run so that its ``--seccomp 9`` reads the filter:
-    ``/bin/sh`` opens the file on descriptor 9 and becomes bwrap, which reads and closes it."""
+def filter_fd(passed: Iterable[int] = ()) -> int:
+    """The descriptor to hand the filter on, given the descriptors the command is handed
+    (``pass_fds``): the shell's redirection would replace one of those, and bwrap then
+    close it, so the sandboxed program would lose it."""
+    taken = set(passed)
+    for fd in FDS:
+        if fd not in taken:
+            return fd
+    raise ValueError(f"no free descriptor for the seccomp filter among {FDS}")
+
+
+def bwrap_wrapper(bwrap_cmd: list[str], fd: int = FD) -> list[str]:
+    """``bwrap_cmd`` (starting with bwrap), run so that its ``--seccomp FD`` reads the filter:
+    ``/bin/sh`` opens the file on descriptor ``fd`` and becomes bwrap, which reads and closes
+    it."""
     path = filter_file()
     if path is None:
         return bwrap_cmd
-    return ["/bin/sh", "-c", f'exec "$@" {FD}<"$0"', str(path), *bwrap_cmd]
+    return ["/bin/sh", "-c", f'exec "$@" {fd}<"$0"', str(path), *bwrap_cmd]
 
 
-def bwrap_options() -> list[str]:
-    """The bwrap options that load the filter (empty when there is none)."""
-    return ["--seccomp", str(FD)] if filter_file() is not None else []
+def bwrap_options(fd: int = FD) -> list[str]:
+    """The bwrap options that load the filter from ``fd`` (empty when there is none)."""
+    return ["--seccomp", str(fd)] if filter_file() is not None else []
 
 
 def available() -> bool:
