@@ -155,6 +155,28 @@ def _ipc_left() -> bool:
     return False
 
 
+def _keys_gone(uid: int, seconds: float = 2.0) -> bool:
+    """Whether the kernel holds no key of ``uid`` (waiting up to ``seconds``).
+
+    A child's keyrings belong to its own user namespace and go with it, but the kernel frees
+    them a moment after the namespace dies, in the background: until then the next child (the
+    same uid) could list the previous one's keys in ``/proc/keys``. ``/proc/key-users`` counts
+    the keys of each uid (``uid: usage nkeys/nikeys ...``)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with open("/proc/key-users") as table:
+                held = any(line.split(":", 1)[0].strip() == str(uid)
+                           and line.split()[2].split("/")[0] != "0" for line in table)
+        except (OSError, IndexError):
+            return True  # no key accounting here: no keys either
+        if not held:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+
+
 class Zygote:
     def __init__(self, fd: int, uid: int | None, folders: list[str]) -> None:
         import socket
@@ -185,7 +207,7 @@ class Zygote:
 
             subprocess.run(["ipcrm", "--all"], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, check=False)
-        return True
+        return self.uid is None or _keys_gone(self.uid)
 
     def reap(self) -> None:
         while True:
