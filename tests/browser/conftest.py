@@ -440,6 +440,18 @@ class Lab:
         return passed, text
 
     # -- evidence -------------------------------------------------------------
+    def save_formgrader_score(self, score: Any, value: float | str) -> None:
+        """Type ``value`` into a formgrader score box and wait until the server has saved it.
+
+        The formgrader shows its "saved" tick for one second and then fades it out: on a busy
+        machine a test could look after it had gone. The save itself is a PUT of the grade
+        (``/formgrader/api/grade/<id>``), whose answer is what is waited for."""
+        score.fill(str(value))
+        with self.page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
+                                       and r.request.method == "PUT", timeout=30_000) as saved:
+            score.press("Tab")  # a change event saves the score
+        assert saved.value.ok, f"the formgrader did not save the score: {saved.value.status}"
+
     def screenshot(self, name: str, full_page: bool = False) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"

@@ -74,7 +74,7 @@ def test_report_sorts_and_unfolds_offline(browser_context: Any, tmp_path: Path) 
         assert _totals(page) == expected[::-1]
         assert header.get_attribute("aria-sort") == "descending"
 
-        folded = page.locator("details.warning").filter(has_text="static scan flagged")
+        folded = page.locator("details.warning").filter(has_text="static scan")
         assert folded.count() == 1  # two findings, one line
         evidence = folded.locator("ul").first
         assert not evidence.is_visible()
