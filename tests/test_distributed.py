@@ -71,12 +71,6 @@ def serial(pristine: Path) -> dict:
     return snap
 
 
-@pytest.fixture(autouse=True)
-def _nbgrader_only(monkeypatch) -> None:
-    """Compare with plain nbgrader: the scoring pass is tested on its own."""
-    monkeypatch.setenv("CS230_SECOND_PASS", "0")
-
-
 def _workers_grading() -> list[psutil.Process]:
     """Dask worker processes of this test run that are running a kernel right now.
 

@@ -23,18 +23,13 @@ from cs230_grading.samples import sample_plan, write_sample_class
 CLASS = ("sample-blank", "sample-partial")  # "No response." comments; scores, manual items
 
 
-@pytest.fixture(autouse=True)
-def _nbgrader_only(monkeypatch) -> None:
-    """Compare with plain nbgrader: the scoring pass is tested on its own."""
-    monkeypatch.setenv("CS230_SECOND_PASS", "0")
-
-
 @pytest.fixture(scope="module")
 def postgres_url(postgres_server) -> str:
     """An empty database on the session's throw-away PostgreSQL server."""
     return postgres_server.create_database("cs230")
 
 
+@pytest.mark.slow  # 85 s, outside CI; test_secrets.py uses the PostgreSQL server in CI
 def test_postgres_gradebook_equals_serial_sqlite(postgres_url: str, tmp_path: Path) -> None:
     lite = Course.scratch(tmp_path / "sqlite")
     lite.generate_assignment()
