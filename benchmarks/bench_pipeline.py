@@ -4,7 +4,8 @@ Both sides grade the same class in two scratch copies of the course:
 
 * **stock**: ``nbgrader autograde midterm`` then ``nbgrader generate_feedback midterm``,
   one student after another, as an instructor without this kit would: nbgrader's own
-  preprocessors (no sandbox), and hidden tests that run the graders in the student's kernel
+  preprocessors (no sandbox) and feedback page (nbconvert's ``HTMLExporter``, hidden tests
+  cleared), and hidden tests that run the graders in the student's kernel
   (each test cell's hidden part calls ``graders.qN.CHECKS[grade id](globals())``, the way
   nbgrader courses usually grade);
 * **pipeline**: what ``cs230-grade run`` does (:func:`cs230_grading.pipeline.run_pipeline`:
@@ -59,6 +60,11 @@ c.Autograde.autograde_preprocessors = [
     _pp.Execute, _pp.IgnorePattern, _ClearMetadata, _pp.LimitOutput, _pp.SaveAutoGrades,
     _pp.AssignLatePenalties, _pp.CheckCellMetadata]
 c.Exporter.optimistic_validation = False  # nbconvert's default: validate after each one
+# nbgrader's own feedback: its preprocessors and nbconvert's HTMLExporter (no MathML, no notes)
+from nbconvert.exporters import HTMLExporter as _HTMLExporter
+c.GenerateFeedback.preprocessors = [_pp.GetGrades, _pp.ClearHiddenTests,
+                                    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+c.GenerateFeedback.exporter_class = _HTMLExporter
 """
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS", re.S)
 
