@@ -445,7 +445,12 @@ class Lab:
 
         The formgrader shows its "saved" tick for one second and then fades it out: on a busy
         machine a test could look after it had gone. The save itself is a PUT of the grade
-        (``/formgrader/api/grade/<id>``), whose answer is what is waited for."""
+        (``/formgrader/api/grade/<id>``), whose answer is what is waited for, once the page's
+        grades are loaded (a change typed before its script is ready is never saved)."""
+        frame = score.element_handle(timeout=30_000).owner_frame()
+        frame.wait_for_function("() => window.formgrader && formgrader.grades"
+                                " && formgrader.grades.loaded && formgrader.comments.loaded",
+                                timeout=30_000)
         score.fill(str(value))
         with self.page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
                                        and r.request.method == "PUT", timeout=30_000) as saved:
