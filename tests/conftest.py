@@ -54,6 +54,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
                            "needs, so a skip here means an install step is missing")
 
 
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """pytest-xdist (``-n 2``, set in pyproject.toml) hands out whole test files.
+
+    A file's tests run on one worker, in their order, so a module's fixture (a graded class)
+    is built once; the browser files are one unit, so one JupyterLab and one Chromium serve
+    them all. (``--dist loadgroup`` would do this with marks, but pytest 9.2's node ids no
+    longer take the group suffix that xdist 3.8 adds, so each test went its own way.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WholeFiles(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/browser" if path.startswith("tests/browser/") else path
+
+    return WholeFiles(config, log)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

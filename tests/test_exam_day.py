@@ -19,7 +19,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -228,6 +227,7 @@ def test_regrade_from_request_to_decision_to_feedback(exam: Exam,
     assert "1 open regrade request(s):" in out and "on-time q1_a" in out
     assert "not taken: on-time q9_z: there is no part 'q9_z'" in out
     assert "not taken: late q1_a: regrade requests closed at 2021-05-21 17:00" in out
+    assert (root / "regrades" / "on-time.json").is_file()  # kept in the course, not the home
     # the same part again, from the LMS: a reply, not a second request
     again = root / "again.txt"
     again.write_text(REQUEST)
@@ -292,4 +292,3 @@ def test_student_folders_are_private_copies(exam: Exam) -> None:
     staged = exam.course.autograded_dir("on-time") / receipts.HASHES
     assert receipts.parse_sha256sum(staged.read_text()) == {
         f"{Q1}.ipynb": receipts.sha256(exam.notebook("on-time").read_bytes())}
-    assert os.path.exists(exam.course.root / "regrades" / "on-time.json")

@@ -170,11 +170,12 @@ def filter_file() -> Path | None:
     return path
 
 
-#: the file descriptor the filter is handed to bwrap on, unless the command is handed that
-#: one itself (a pipe of the scoring runner's, say): then the next free one of :data:`FDS`
-FD = 9
-#: the shell opens the filter with a redirection, and /bin/sh (dash) redirects 0 to 9 only
+#: the descriptors the filter may be handed to bwrap on, in order of preference: the shell
+#: opens the filter with a redirection, and /bin/sh (dash) redirects 0 to 9 only
 FDS = (9, 8, 7, 6, 5, 4, 3)
+#: the descriptor the filter is handed on when the command is handed none itself; otherwise
+#: :func:`filter_fd` picks the first of :data:`FDS` that the command is not handed
+FD = FDS[0]
 
 
 def filter_fd(passed: Iterable[int] = ()) -> int:
