@@ -168,7 +168,7 @@ def _wait_stored(course: Course, student: str, expected: tuple[float | None, str
 
 
 def test_a_formgrader_grade_survives_the_console_until_replaced(
-        console: Any, console_course: Course) -> None:
+        console: Any, console_course: Course, browser_helpers: Any) -> None:
     from nbgrader.api import Gradebook
 
     root = console_course.root
@@ -185,9 +185,8 @@ def test_a_formgrader_grade_survives_the_console_until_replaced(
     page.goto(console.server.url("formgrader"))  # logs the browser in (its cookie)
     expect(page.locator("body")).to_contain_text(ASSIGNMENT, timeout=30_000)
     page.goto(console.server.url(f"formgrader/submissions/{notebook_id}/"))
-    page.wait_for_function("() => window.formgrader && formgrader.grades"
-                           " && formgrader.grades.loaded && formgrader.comments.loaded",
-                           timeout=30_000)  # its inputs save only once their models load
+    # its inputs save only once their models load
+    page.wait_for_function(browser_helpers.FORMGRADER_READY, timeout=30_000)
     rubric = page.locator(f"details.cs230-rubric[data-part='{HAND_PART}']")
     expect(rubric).to_contain_text(part.items[0].id)
     box = page.locator(f"input.score#{HAND_PART}")
