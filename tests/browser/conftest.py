@@ -56,10 +56,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
-# the formgrader's page script has loaded the grades and comments: a score or comment typed
-# before then is never saved
-FORMGRADER_READY = ("() => window.formgrader && formgrader.grades"
-                    " && formgrader.grades.loaded && formgrader.comments.loaded")
 RELEASE_SNAPSHOT = "release-for-students"
 SAMPLE_STUDENTS = ("sample-full", "sample-blank")
 _TAKEN: list[Path] = []  # screenshots written in this session
@@ -452,7 +448,9 @@ class Lab:
         (``/formgrader/api/grade/<id>``), whose answer is what is waited for, once the page's
         grades are loaded (a change typed before its script is ready is never saved)."""
         frame = score.element_handle(timeout=30_000).owner_frame()
-        frame.wait_for_function(FORMGRADER_READY, timeout=30_000)
+        frame.wait_for_function("() => window.formgrader && formgrader.grades"
+                                " && formgrader.grades.loaded && formgrader.comments.loaded",
+                                timeout=30_000)
         score.fill(str(value))
         with self.page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
                                        and r.request.method == "PUT", timeout=30_000) as saved:

@@ -168,7 +168,7 @@ def _wait_stored(course: Course, student: str, expected: tuple[float | None, str
 
 
 def test_a_formgrader_grade_survives_the_console_until_replaced(
-        console: Any, console_course: Course, browser_helpers: Any) -> None:
+        console: Any, console_course: Course) -> None:
     from nbgrader.api import Gradebook
 
     root = console_course.root
@@ -185,13 +185,9 @@ def test_a_formgrader_grade_survives_the_console_until_replaced(
     page.goto(console.server.url("formgrader"))  # logs the browser in (its cookie)
     expect(page.locator("body")).to_contain_text(ASSIGNMENT, timeout=30_000)
     page.goto(console.server.url(f"formgrader/submissions/{notebook_id}/"))
-    # its inputs save only once their models load
-    page.wait_for_function(browser_helpers.FORMGRADER_READY, timeout=30_000)
     rubric = page.locator(f"details.cs230-rubric[data-part='{HAND_PART}']")
     expect(rubric).to_contain_text(part.items[0].id)
-    box = page.locator(f"input.score#{HAND_PART}")
-    box.fill(f"{score:g}")
-    box.press("Tab")  # a change event saves the score
+    console.save_formgrader_score(page.locator(f"input.score#{HAND_PART}"), f"{score:g}")
     _wait_stored(console_course, student, (score, None))
     text = page.locator(f"textarea#{HAND_PART}-comment")
     text.fill(comment)
